@@ -1,0 +1,78 @@
+//! `scanctl`: the one command NDC staff and webmasters use.
+//!
+//! - `scanctl scan FILE` / `scanctl scan --url URL`: scan on this machine (embedded mode, no
+//!   Redis), with the same engine the workers run.
+//! - `scanctl demo`: start the simulated site farm in-process and scan it, end to end.
+//! - `scanctl submit|status|watch|results|jobs|cancel`: the cluster, through a coordinator.
+//! - `scanctl report|diff`: the NDC tables, the agency tree, findings and fixes.
+//!
+//! Exit codes: 0 when the work completed (whatever the findings), 2 for usage or input
+//! errors, 1 for anything else that stopped the command.
+
+mod cluster;
+mod demo;
+mod output;
+mod report_cmd;
+mod scan;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "scanctl", version, about = "Scan government websites for HTTPS compliance (NDC rules)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan a site list (or one --url) on this machine, without a cluster.
+    Scan(scan::Args),
+    /// Start the simulated government site farm in-process and scan it end to end.
+    Demo(demo::Args),
+    #[command(flatten)]
+    Cluster(cluster::Command),
+    /// The NDC report of a results file or a cluster job: table, CSV, JSON or HTML.
+    Report(report_cmd::ReportArgs),
+    /// Compare two scans: what got fixed, what broke.
+    Diff(report_cmd::DiffArgs),
+}
+
+/// An error the user caused (bad flag, unreadable or malformed input): exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for UsageError {}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SCANCTL_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Scan(args) => scan::run(args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::Cluster(cmd) => cluster::run(cmd).await,
+        Command::Report(args) => report_cmd::report(args).await,
+        Command::Diff(args) => report_cmd::diff(args).await,
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            let usage = e.downcast_ref::<UsageError>().is_some();
+            eprintln!("scanctl: {e:#}");
+            if usage { ExitCode::from(2) } else { ExitCode::from(1) }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Writing per-site results: JSON Lines, CSV and a terminal table.

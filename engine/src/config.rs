@@ -1,0 +1,104 @@
+//! The engine's configuration: passed in whole, never read from the environment.
+
+use rustls_pki_types::CertificateDer;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// How the engine scans. `Config::default()` is what a national scan should use.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The nameserver to ask (`--dns-server`); `None` uses the system's configuration.
+    pub dns_server: Option<SocketAddr>,
+    /// Roots trusted beside Mozilla's (`--ca-file`), DER.
+    pub extra_roots: Vec<CertificateDer<'static>>,
+    /// Contact private, loopback and link-local addresses (`--allow-private-targets`).
+    pub allow_private_targets: bool,
+    /// Port of the `http://` endpoint (80; another only in a lab).
+    pub http_port: u16,
+    /// Port of the `https://` endpoint (443; another only in a lab).
+    pub https_port: u16,
+    /// Probe for TLS 1.0/1.1 support beside 1.2+ (`tls_legacy_supported`).
+    pub probe_legacy: bool,
+    /// Check whether the https copy of each upgradable mixed-content sample exists.
+    pub check_https_copies: bool,
+    /// The User-Agent sent with every request.
+    pub user_agent: String,
+    pub limits: Limits,
+}
+
+/// Every timer and cap; the scanner never trusts what a site sends.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// TCP connect, per address.
+    pub connect_timeout: Duration,
+    /// TLS handshake.
+    pub tls_timeout: Duration,
+    /// From request sent to the whole response read (headers and capped body).
+    pub response_timeout: Duration,
+    /// DNS resolution of one name.
+    pub dns_timeout: Duration,
+    /// The whole site, all steps together; past it the site ends with `timeout`.
+    pub site_timeout: Duration,
+    /// Response headers, bytes.
+    pub max_header_bytes: usize,
+    /// Response body read for meta refresh and mixed content, bytes.
+    pub max_body_bytes: usize,
+    /// Redirect hops followed from `http://` (CHECKS.md: 10).
+    pub max_redirects: usize,
+    /// A fetched AIA intermediate, bytes.
+    pub max_aia_bytes: usize,
+    /// Mixed-content samples kept per class.
+    pub max_samples: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connect_timeout: Duration::from_secs(5),
+            tls_timeout: Duration::from_secs(5),
+            response_timeout: Duration::from_secs(10),
+            dns_timeout: Duration::from_secs(5),
+            site_timeout: Duration::from_secs(45),
+            max_header_bytes: 64 * 1024,
+            max_body_bytes: 2 * 1024 * 1024,
+            max_redirects: 10,
+            max_aia_bytes: 64 * 1024,
+            max_samples: 5,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            dns_server: None,
+            extra_roots: Vec::new(),
+            allow_private_targets: false,
+            http_port: 80,
+            https_port: 443,
+            probe_legacy: true,
+            check_https_copies: true,
+            user_agent: concat!("gov-https-scanner/", env!("CARGO_PKG_VERSION")).to_owned(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Read a PEM file of extra roots (`--ca-file`) into `extra_roots`.
+    pub fn add_ca_file(&mut self, path: &std::path::Path) -> Result<(), crate::Error> {
+        let display = path.display().to_string();
+        let data = std::fs::read(path).map_err(|source| crate::Error::CaFile {
+            path: display.clone(),
+            source,
+        })?;
+        let certs: Vec<_> = rustls_pemfile::certs(&mut data.as_slice())
+            .filter_map(Result::ok)
+            .collect();
+        if certs.is_empty() {
+            return Err(crate::Error::CaFileEmpty(display));
+        }
+        self.extra_roots.extend(certs);
+        Ok(())
+    }
+}

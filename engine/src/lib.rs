@@ -1,0 +1,60 @@
+//! The scanning engine: given a [`model::Site`], decide whether a browser would show the
+//! padlock on it (`https_ok`), whether `http://` sends visitors there (`forced_https`), and
+//! every finding that explains why not.
+//!
+//! # Design
+//! The engine knows nothing of gRPC, Redis or files. The worker binary, the embedded
+//! `scanctl scan` and the tests all drive the same [`Engine`].
+//!
+//! One module per thing observed, each returning plain observations:
+//! - [`policy`]: which addresses may be contacted (private, loopback and link-local
+//!   targets are refused unless allowed), checked after every resolution;
+//! - [`dns`]: resolution through hickory, with an optional nameserver;
+//! - [`fetch`]: one bounded request on one connection (TCP, then TLS with the served chain
+//!   captured), every step under a timeout and every header and body under a cap;
+//! - [`tls`]: judging the captured chain as a browser would (trust store, AIA completion,
+//!   hostname by SAN, validity, weak signatures and keys);
+//! - [`legacy`]: a raw ClientHello probe that tells what protocol versions a server really
+//!   speaks, where rustls (TLS 1.2/1.3 only) cannot;
+//! - [`redirect`]: the walk from `http://HOST/` through 3xx and meta refresh;
+//! - [`hsts`]: the Strict-Transport-Security header;
+//! - [`mixed_content`]: insecure references on the final https page, by class;
+//! - [`verdict`]: a pure step that turns observations into `https_ok`, `forced_https` and
+//!   findings, tested with tables.
+//!
+//! Findings are not errors: an expired certificate is a finding. [`Error`] means the engine
+//! itself could not be built (bad configuration).
+
+pub mod dns;
+pub mod fetch;
+pub mod hsts;
+pub mod legacy;
+pub mod mixed_content;
+pub mod policy;
+pub mod redirect;
+pub mod tls;
+pub mod verdict;
+
+mod config;
+mod engine;
+
+pub use config::{Config, Limits};
+pub use engine::Engine;
+
+/// Why an [`Engine`] could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("could not read CA file {path}: {source}")]
+    CaFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("CA file {0} holds no usable certificate")]
+    CaFileEmpty(String),
+    #[error("DNS resolver: {0}")]
+    Resolver(String),
+    #[error("TLS configuration: {0}")]
+    Tls(String),
+}
