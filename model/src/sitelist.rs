@@ -172,7 +172,7 @@ fn parse_csv(
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(text[body_start..].as_bytes());
+        .from_reader(&text.as_bytes()[body_start..]);
     let headers = reader
         .headers()
         .map_err(|e| ListError::NoUrlColumn(e.to_string()))?
