@@ -1,0 +1,471 @@
+//! Building the report from per-site results: the NDC table per group, the agency tree, the
+//! finding counts and the failing sites. Pure data; the renderers turn it into words.
+
+use crate::ratio::{Counts, Ratio};
+use model::{Code, Finding, Severity, SiteResult};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// What to build.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Keep only the subtree of this agency (itself and every agency below it), as a
+    /// second-level agency does for its own report.
+    pub agency: Option<String>,
+}
+
+/// Why a report could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The agency filter names no agency of the results.
+    #[error("no agency named {name:?} in the results{}", suggest(.similar))]
+    UnknownAgency { name: String, similar: Vec<String> },
+}
+
+fn suggest(similar: &[String]) -> String {
+    if similar.is_empty() {
+        String::new()
+    } else {
+        format!(" (did you mean {}?)", similar.join(", "))
+    }
+}
+
+/// The aggregate report of one scan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The agency the report was limited to, if any.
+    pub agency_filter: Option<String>,
+    /// The earliest and latest `scanned_at` of the results (RFC 3339), when present.
+    pub scanned_from: Option<String>,
+    pub scanned_to: Option<String>,
+    /// The NDC table: one row per `category`, in the order the groups first appear.
+    pub groups: Vec<GroupRow>,
+    /// The total row (合計).
+    pub total: Row,
+    /// The agency tree, rolled up along `parent`; the roots in order of first appearance.
+    pub tree: Vec<AgencyNode>,
+    /// Sites per finding code: the document's error types first, then the rest.
+    pub findings: Vec<FindingCount>,
+    /// Sites not adopted or not forced, in the order of the results.
+    pub failing: Vec<FailingSite>,
+    /// What the builder had to decide about the input (parent cycles, conflicting parents).
+    pub notes: Vec<Note>,
+}
+
+/// Figures and their ratio.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Row {
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// adopted ÷ count, as a percentage with two decimals; `null` for an empty group.
+    pub ratio: Ratio,
+    /// forced ÷ count, likewise.
+    pub forced_ratio: Ratio,
+}
+
+impl From<Counts> for Row {
+    fn from(counts: Counts) -> Self {
+        Row {
+            counts,
+            ratio: counts.ratio(),
+            forced_ratio: counts.forced_ratio(),
+        }
+    }
+}
+
+/// One row of the NDC table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupRow {
+    /// The `category` of the results (empty when the sites had none).
+    pub group: String,
+    #[serde(flatten)]
+    pub row: Row,
+}
+
+/// One agency of the tree: its own sites, and everything below it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgencyNode {
+    pub agency: String,
+    /// Figures of the agency's own sites only.
+    pub own: Counts,
+    /// Figures of its own sites and every agency below it.
+    #[serde(flatten)]
+    pub row: Row,
+    pub children: Vec<AgencyNode>,
+}
+
+impl AgencyNode {
+    /// The nodes in display order with their depth (0 for a root).
+    pub fn walk(nodes: &[AgencyNode]) -> Vec<(usize, &AgencyNode)> {
+        let mut out = Vec::new();
+        let mut stack: Vec<(usize, &AgencyNode)> = nodes.iter().rev().map(|n| (0, n)).collect();
+        while let Some((depth, node)) = stack.pop() {
+            out.push((depth, node));
+            stack.extend(node.children.iter().rev().map(|c| (depth + 1, c)));
+        }
+        out
+    }
+}
+
+/// Sites with one finding code, overall and per group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FindingCount {
+    pub code: Code,
+    pub severity: Severity,
+    /// Sites with at least one finding of this code.
+    pub sites: u64,
+    /// The same per group, in the order of [`Report::groups`] (zeros included).
+    pub per_group: Vec<GroupSites>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupSites {
+    pub group: String,
+    pub sites: u64,
+}
+
+/// A site that is not adopted or not forced, with what was found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailingSite {
+    pub url: String,
+    pub host: String,
+    pub agency: String,
+    pub category: String,
+    pub https_ok: bool,
+    pub forced_https: bool,
+    /// Its findings, errors first.
+    pub findings: Vec<Finding>,
+}
+
+/// Something the builder decided about the input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Note {
+    /// The `parent` links went round in a circle; the tree was cut above `broken_at`, which
+    /// became a root.
+    ParentCycle {
+        cycle: Vec<String>,
+        broken_at: String,
+    },
+    /// Sites of one agency named different parents; the first was kept.
+    ConflictingParent {
+        agency: String,
+        kept: String,
+        ignored: String,
+    },
+}
+
+/// The document's error types first (1: certificate subject, 2: mixed content), then the
+/// certificate problems that are the usual third, then every other code in contract order.
+pub const FINDING_ORDER: &[Code] = &[
+    Code::CertHostnameMismatch,
+    Code::MixedContentActive,
+    Code::MixedContentPassive,
+    Code::CertExpired,
+    Code::CertUntrusted,
+    Code::CertChainIncomplete,
+    Code::CertSelfSigned,
+    Code::CertNotYetValid,
+    Code::CertWeakSignature,
+    Code::CertWeakKey,
+    Code::CertExpiringSoon,
+];
+
+/// Every code in report order.
+pub fn codes_in_report_order() -> Vec<Code> {
+    let mut out = FINDING_ORDER.to_vec();
+    out.extend(
+        Code::ALL
+            .iter()
+            .copied()
+            .filter(|c| !FINDING_ORDER.contains(c)),
+    );
+    out
+}
+
+impl Report {
+    /// Build the report of `results`.
+    pub fn build(results: &[SiteResult], options: &Options) -> Result<Report, Error> {
+        let mut tree = Tree::new(results);
+        let mut notes = std::mem::take(&mut tree.notes);
+
+        let (sites, roots): (Vec<&SiteResult>, Vec<usize>) = match &options.agency {
+            None => (results.iter().collect(), tree.roots()),
+            Some(name) => {
+                let Some(&root) = tree.index.get(name.trim()) else {
+                    return Err(Error::UnknownAgency {
+                        name: name.clone(),
+                        similar: tree.similar_to(name.trim()),
+                    });
+                };
+                let keep = tree.subtree(root);
+                let sites = results
+                    .iter()
+                    .filter(|r| keep.contains(&tree.index[r.agency.as_str()]))
+                    .collect();
+                // Only the notes about agencies of the subtree concern its report.
+                notes.retain(|n| match n {
+                    Note::ParentCycle { cycle, .. } => {
+                        cycle.iter().any(|a| keep.contains(&tree.index[a.as_str()]))
+                    }
+                    Note::ConflictingParent { agency, .. } => {
+                        keep.contains(&tree.index[agency.as_str()])
+                    }
+                });
+                (sites, vec![root])
+            }
+        };
+
+        // The NDC table.
+        let mut group_index: HashMap<&str, usize> = HashMap::new();
+        let mut groups: Vec<(String, Counts)> = Vec::new();
+        let mut total = Counts::default();
+        for r in &sites {
+            let g = *group_index.entry(r.category.as_str()).or_insert_with(|| {
+                groups.push((r.category.clone(), Counts::default()));
+                groups.len() - 1
+            });
+            groups[g].1.add_site(r.https_ok, r.forced_https);
+            total.add_site(r.https_ok, r.forced_https);
+        }
+
+        // Finding counts: a site counts once per code.
+        let mut per_code: HashMap<Code, Vec<u64>> = HashMap::new();
+        for r in &sites {
+            let g = group_index[r.category.as_str()];
+            let codes: BTreeSet<Code> = r.findings.iter().map(|f| f.code).collect();
+            for code in codes {
+                per_code
+                    .entry(code)
+                    .or_insert_with(|| vec![0; groups.len()])[g] += 1;
+            }
+        }
+        let findings = codes_in_report_order()
+            .into_iter()
+            .filter_map(|code| {
+                let counts = per_code.get(&code)?;
+                Some(FindingCount {
+                    code,
+                    severity: code.severity(),
+                    sites: counts.iter().sum(),
+                    per_group: groups
+                        .iter()
+                        .zip(counts)
+                        .map(|((group, _), &sites)| GroupSites {
+                            group: group.clone(),
+                            sites,
+                        })
+                        .collect(),
+                })
+            })
+            .collect();
+
+        let failing = sites
+            .iter()
+            .filter(|r| !r.https_ok || !r.forced_https)
+            .map(|r| {
+                let mut findings = r.findings.clone();
+                findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
+                FailingSite {
+                    url: r.url.clone(),
+                    host: r.host.clone(),
+                    agency: r.agency.clone(),
+                    category: r.category.clone(),
+                    https_ok: r.https_ok,
+                    forced_https: r.forced_https,
+                    findings,
+                }
+            })
+            .collect();
+
+        let scanned: Vec<&str> = sites
+            .iter()
+            .map(|r| r.scanned_at.as_str())
+            .filter(|s| !s.is_empty())
+            .collect();
+
+        Ok(Report {
+            agency_filter: options.agency.clone(),
+            scanned_from: scanned.iter().min().map(|s| s.to_string()),
+            scanned_to: scanned.iter().max().map(|s| s.to_string()),
+            groups: groups
+                .into_iter()
+                .map(|(group, counts)| GroupRow {
+                    group,
+                    row: counts.into(),
+                })
+                .collect(),
+            total: total.into(),
+            tree: roots.into_iter().map(|r| tree.node(r)).collect(),
+            findings,
+            failing,
+            notes,
+        })
+    }
+}
+
+/// The agencies and their `parent` links, made into a forest.
+struct Tree {
+    names: Vec<String>,
+    index: HashMap<String, usize>,
+    parent: Vec<Option<usize>>,
+    own: Vec<Counts>,
+    children: Vec<Vec<usize>>,
+    total: Vec<Counts>,
+    notes: Vec<Note>,
+}
+
+impl Tree {
+    fn new(results: &[SiteResult]) -> Tree {
+        let mut t = Tree {
+            names: Vec::new(),
+            index: HashMap::new(),
+            parent: Vec::new(),
+            own: Vec::new(),
+            children: Vec::new(),
+            total: Vec::new(),
+            notes: Vec::new(),
+        };
+        let mut conflicts_seen: HashSet<(usize, usize)> = HashSet::new();
+        for r in results {
+            // Parents first, so that roots come out before the agencies below them.
+            let parent = (!r.parent.is_empty()).then(|| t.intern(&r.parent));
+            let id = t.intern(&r.agency);
+            t.own[id].add_site(r.https_ok, r.forced_https);
+            let Some(p) = parent else { continue };
+            match t.parent[id] {
+                None => t.parent[id] = Some(p),
+                Some(kept) if kept != p && conflicts_seen.insert((id, p)) => {
+                    t.notes.push(Note::ConflictingParent {
+                        agency: t.names[id].clone(),
+                        kept: t.names[kept].clone(),
+                        ignored: t.names[p].clone(),
+                    });
+                }
+                Some(_) => {}
+            }
+        }
+        t.break_cycles();
+        for i in 0..t.names.len() {
+            if let Some(p) = t.parent[i] {
+                t.children[p].push(i);
+            }
+        }
+        t.roll_up();
+        t
+    }
+
+    fn intern(&mut self, name: &str) -> usize {
+        if let Some(&i) = self.index.get(name) {
+            return i;
+        }
+        let i = self.names.len();
+        self.names.push(name.to_owned());
+        self.index.insert(name.to_owned(), i);
+        self.parent.push(None);
+        self.own.push(Counts::default());
+        self.children.push(Vec::new());
+        self.total.push(Counts::default());
+        i
+    }
+
+    /// Cut every cycle of `parent` links at its earliest-seen agency, which becomes a root.
+    fn break_cycles(&mut self) {
+        const NEW: u8 = 0;
+        const ON_PATH: u8 = 1;
+        const DONE: u8 = 2;
+        let mut state = vec![NEW; self.names.len()];
+        for start in 0..self.names.len() {
+            let mut path = Vec::new();
+            let mut cur = Some(start);
+            while let Some(c) = cur {
+                if state[c] == DONE {
+                    break;
+                }
+                if state[c] == ON_PATH {
+                    let from = path.iter().position(|&x| x == c).unwrap_or(0);
+                    let brk = path[from..].iter().copied().min().unwrap_or(c);
+                    // The cycle as read from the cut agency upwards, back to itself.
+                    let mut cycle = vec![self.names[brk].clone()];
+                    let mut k = self.parent[brk];
+                    while let Some(x) = k {
+                        cycle.push(self.names[x].clone());
+                        if x == brk {
+                            break;
+                        }
+                        k = self.parent[x];
+                    }
+                    self.parent[brk] = None;
+                    self.notes.push(Note::ParentCycle {
+                        cycle,
+                        broken_at: self.names[brk].clone(),
+                    });
+                    break;
+                }
+                state[c] = ON_PATH;
+                path.push(c);
+                cur = self.parent[c];
+            }
+            for p in path {
+                state[p] = DONE;
+            }
+        }
+    }
+
+    /// Totals: own sites plus everything below, children before parents (no recursion).
+    fn roll_up(&mut self) {
+        let mut order = Vec::with_capacity(self.names.len());
+        let mut stack = self.roots();
+        while let Some(n) = stack.pop() {
+            order.push(n);
+            stack.extend(self.children[n].iter().copied());
+        }
+        for &n in order.iter().rev() {
+            let mut t = self.own[n];
+            for &c in &self.children[n] {
+                t += self.total[c];
+            }
+            self.total[n] = t;
+        }
+    }
+
+    fn roots(&self) -> Vec<usize> {
+        (0..self.names.len())
+            .filter(|&i| self.parent[i].is_none())
+            .collect()
+    }
+
+    fn subtree(&self, root: usize) -> HashSet<usize> {
+        let mut keep = HashSet::new();
+        let mut stack = vec![root];
+        while let Some(n) = stack.pop() {
+            if keep.insert(n) {
+                stack.extend(self.children[n].iter().copied());
+            }
+        }
+        keep
+    }
+
+    fn node(&self, n: usize) -> AgencyNode {
+        AgencyNode {
+            agency: self.names[n].clone(),
+            own: self.own[n],
+            row: self.total[n].into(),
+            children: self.children[n].iter().map(|&c| self.node(c)).collect(),
+        }
+    }
+
+    /// Agency names that contain the asked one or are contained in it, for the error.
+    fn similar_to(&self, name: &str) -> Vec<String> {
+        if name.is_empty() {
+            return Vec::new();
+        }
+        self.names
+            .iter()
+            .filter(|n| !n.is_empty() && (n.contains(name) || name.contains(n.as_str())))
+            .take(5)
+            .cloned()
+            .collect()
+    }
+}
