@@ -1,0 +1,428 @@
+//! Mixed content: insecure references on an https page, classified by request destination
+//! as the Mixed Content specification and Chrome do; and the page's meta refresh.
+//!
+//! One streaming pass of `lol_html` over the body, with a handler per kind of element that
+//! loads something. Every reference is resolved against the document base in effect where it
+//! appears (the page URL until the first `<base href>`, then that base) — what browsers do, as
+//! elements fetch when inserted and the first `<base href>` fixes the base for all that follows.
+//! Classes, per `CHECKS.md`:
+//! - upgradable ([`MixedContent::passive`]): `img src`, `input type=image src`, `video poster`,
+//!   `audio`/`video src`, `source src` in `audio`/`video`, legacy `background` attributes,
+//!   and CSS images (`url()` in `style` attributes and `<style>` blocks);
+//! - blockable ([`MixedContent::active`]): `script src`, `link rel=stylesheet`, CSS
+//!   `@import`, `@font-face`, `iframe`/`frame src`, `object data`, `embed src`, `track src`,
+//!   `img srcset`, `picture > source srcset`, favicons (`link rel=icon`, `apple-touch-icon`,
+//!   `mask-icon`), `link rel=manifest`/`modulepreload`/`preload` (a preload `as` image, audio
+//!   or video is upgradable);
+//! - insecure forms ([`MixedContent::forms`]): `form action`, `button`/`input formaction`.
+//!
+//! Not mixed content: links (`a href`, `link rel=canonical` and the like), references that
+//! resolve to anything but `http:`, empty attributes (they load nothing). Like a browser with
+//! scripting on, nothing inside `<noscript>` (raw text to the parser) or `<template>` (inert)
+//! loads. Links added by scripts are not seen. An `http:` page reports no mixed content: only
+//! its meta refresh is read.
+
+mod css;
+mod entities;
+mod refresh;
+mod srcset;
+
+use std::borrow::Cow;
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use lol_html::html_content::Element;
+use lol_html::{ElementContentHandlers, HtmlRewriter, MemorySettings, Selector, Settings};
+use model::{MixedContent, Reference, Samples};
+use url::Url;
+
+/// A sample URL longer than this is counted but not kept as a sample.
+pub const MAX_SAMPLE_URL_LEN: usize = 4096;
+
+/// The most memory the HTML parser may use for input it has to buffer (a tag cut across
+/// chunks). Past it the pass stops and the result is marked truncated.
+pub const MAX_PARSER_MEMORY: usize = 4 << 20;
+
+/// How much input is handed to the parser at a time.
+const CHUNK: usize = 64 << 10;
+
+/// A `<meta http-equiv=refresh>` found in a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetaRefresh {
+    /// Seconds before the refresh.
+    pub delay: u32,
+    /// Where it goes, resolved against the document base; `None` reloads the page itself.
+    pub url: Option<Url>,
+}
+
+/// What one HTML page holds that the scan cares about.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Analysis {
+    /// Counts and up to `max_samples` samples per class (`https_available` left `None`).
+    pub mixed: MixedContent,
+    /// The first meta refresh, if any.
+    pub meta_refresh: Option<MetaRefresh>,
+}
+
+/// Analyse `html` (already capped by the caller; `truncated` says whether it was cut), served
+/// at `page_url`. Never fails: malformed HTML is read as a browser would, as far as it goes.
+pub fn analyze(html: &[u8], page_url: &Url, truncated: bool, max_samples: usize) -> Analysis {
+    let collector = RefCell::new(Collector::new(page_url, max_samples));
+    // Depth of `<template>` elements around the current point; shared with end-tag
+    // handlers, which must own what they hold.
+    let inert = Rc::new(Cell::new(0u32));
+    let mut parser_gave_up = false;
+    {
+        let mut handlers = Vec::new();
+        for (selector, handle) in ELEMENTS {
+            let (collector, inert) = (&collector, Rc::clone(&inert));
+            let handler =
+                ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                    if inert.get() == 0 {
+                        handle(&mut collector.borrow_mut(), el);
+                    }
+                    Ok(())
+                });
+            handlers.push((selector_of(selector), handler));
+        }
+        let template_depth = Rc::clone(&inert);
+        handlers.push((
+            selector_of("template"),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                template_depth.set(template_depth.get().saturating_add(1));
+                let depth = Rc::clone(&template_depth);
+                // A template that never closes keeps the rest of the document inert.
+                let _ = el.on_end_tag(Box::new(move |_| {
+                    depth.set(depth.get().saturating_sub(1));
+                    Ok(())
+                }));
+                Ok(())
+            }),
+        ));
+        let (style_collector, style_inert) = (&collector, Rc::clone(&inert));
+        handlers.push((
+            selector_of("style"),
+            ElementContentHandlers::default().text(
+                move |chunk: &mut lol_html::html_content::TextChunk<'_>| {
+                    if style_inert.get() == 0 {
+                        style_collector
+                            .borrow_mut()
+                            .style_text(chunk.as_str(), chunk.last_in_text_node());
+                    }
+                    Ok(())
+                },
+            ),
+        ));
+        let settings = Settings {
+            element_content_handlers: handlers,
+            memory_settings: MemorySettings {
+                preallocated_parsing_buffer_size: 1024,
+                max_allowed_memory_usage: MAX_PARSER_MEMORY,
+            },
+            strict: false,
+            adjust_charset_on_meta_tag: true,
+            ..Settings::new()
+        };
+        let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
+        for chunk in html.chunks(CHUNK) {
+            if rewriter.write(chunk).is_err() {
+                parser_gave_up = true;
+                break;
+            }
+        }
+        if !parser_gave_up && rewriter.end().is_err() {
+            parser_gave_up = true;
+        }
+    }
+    let mut collector = collector.into_inner();
+    // A `<style>` cut off by the end of input still holds rules a browser would apply.
+    collector.style_text("", true);
+    Analysis {
+        mixed: MixedContent {
+            page: page_url.to_string(),
+            truncated: truncated || parser_gave_up,
+            ..collector.mixed
+        },
+        meta_refresh: collector.meta_refresh,
+    }
+}
+
+/// An attribute's value, its character references decoded.
+fn attr(el: &Element<'_, '_>, name: &str) -> Option<String> {
+    let value = el.get_attribute(name)?;
+    Some(match entities::decode_attribute(&value) {
+        Cow::Borrowed(_) => value,
+        Cow::Owned(decoded) => decoded,
+    })
+}
+
+fn selector_of(selector: &str) -> Cow<'static, Selector> {
+    // The selectors are constants of this module; every test of `analyze` parses them all.
+    Cow::Owned(selector.parse().expect("built-in selector"))
+}
+
+/// Which class an insecure reference falls in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Upgradable (`mixed_content_passive`).
+    Passive,
+    /// Blockable (`mixed_content_active`).
+    Active,
+    /// A form posting to http (`insecure_form`).
+    Form,
+}
+
+type Handle = fn(&mut Collector, &Element<'_, '_>);
+
+/// The elements that load something (or set the base, or refresh), and what to read of them.
+const ELEMENTS: &[(&str, Handle)] = &[
+    ("base[href]", |c, el| c.base(el)),
+    ("meta[http-equiv][content]", |c, el| c.meta(el)),
+    ("img", |c, el| {
+        c.attribute(el, "src", Class::Passive, "img src");
+        c.srcset(el, "img srcset");
+    }),
+    ("input", |c, el| {
+        if attr(el, "type").is_some_and(|t| t.trim().eq_ignore_ascii_case("image")) {
+            c.attribute(el, "src", Class::Passive, "input src");
+        }
+        c.attribute(el, "formaction", Class::Form, "input formaction");
+    }),
+    ("button[formaction]", |c, el| {
+        c.attribute(el, "formaction", Class::Form, "button formaction")
+    }),
+    ("form[action]", |c, el| {
+        c.attribute(el, "action", Class::Form, "form action")
+    }),
+    ("video", |c, el| {
+        c.attribute(el, "src", Class::Passive, "video src");
+        c.attribute(el, "poster", Class::Passive, "video poster");
+    }),
+    ("audio[src]", |c, el| {
+        c.attribute(el, "src", Class::Passive, "audio src")
+    }),
+    ("audio > source[src], video > source[src]", |c, el| {
+        c.attribute(el, "src", Class::Passive, "source src");
+    }),
+    ("picture > source[srcset]", |c, el| {
+        c.srcset(el, "picture source srcset")
+    }),
+    ("track[src]", |c, el| {
+        c.attribute(el, "src", Class::Active, "track src")
+    }),
+    ("script[src]", |c, el| {
+        c.attribute(el, "src", Class::Active, "script src")
+    }),
+    ("link[href][rel]", |c, el| c.link(el)),
+    ("iframe[src]", |c, el| {
+        c.attribute(el, "src", Class::Active, "iframe src")
+    }),
+    ("frame[src]", |c, el| {
+        c.attribute(el, "src", Class::Active, "frame src")
+    }),
+    ("object[data]", |c, el| {
+        c.attribute(el, "data", Class::Active, "object data")
+    }),
+    ("embed[src]", |c, el| {
+        c.attribute(el, "src", Class::Active, "embed src")
+    }),
+    ("body[background]", |c, el| {
+        c.attribute(el, "background", Class::Passive, "body background")
+    }),
+    ("table[background]", |c, el| {
+        c.attribute(el, "background", Class::Passive, "table background")
+    }),
+    ("td[background], th[background]", |c, el| {
+        c.attribute(el, "background", Class::Passive, "td background");
+    }),
+    ("[style]", |c, el| c.style_attribute(el)),
+];
+
+/// What the pass has found so far.
+struct Collector {
+    /// Only an https page can have mixed content.
+    report_mixed: bool,
+    page: Url,
+    base: Url,
+    base_fixed: bool,
+    max_samples: usize,
+    mixed: MixedContent,
+    /// Sample URLs already kept, per class (never more than `max_samples` each).
+    seen: [HashSet<String>; 3],
+    meta_refresh: Option<MetaRefresh>,
+    /// The text of the `<style>` element being read.
+    style: String,
+}
+
+impl Collector {
+    fn new(page: &Url, max_samples: usize) -> Self {
+        Collector {
+            report_mixed: page.scheme() == "https",
+            page: page.clone(),
+            base: page.clone(),
+            base_fixed: false,
+            max_samples,
+            mixed: MixedContent::default(),
+            seen: Default::default(),
+            meta_refresh: None,
+            style: String::new(),
+        }
+    }
+
+    /// The first `<base href>` fixes the base (resolved against the page URL); a base that
+    /// does not parse, or a `data:`/`javascript:` one, leaves the page URL in effect.
+    fn base(&mut self, el: &Element<'_, '_>) {
+        if self.base_fixed {
+            return;
+        }
+        let Some(href) = attr(el, "href") else {
+            return;
+        };
+        self.base_fixed = true;
+        if let Ok(base) = self.page.join(&href)
+            && base.scheme() != "data"
+            && base.scheme() != "javascript"
+        {
+            self.base = base;
+        }
+    }
+
+    fn meta(&mut self, el: &Element<'_, '_>) {
+        if self.meta_refresh.is_some() {
+            return;
+        }
+        let is_refresh =
+            attr(el, "http-equiv").is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh"));
+        if let (true, Some(content)) = (is_refresh, attr(el, "content")) {
+            self.meta_refresh = refresh::parse(&content, &self.base);
+        }
+    }
+
+    fn link(&mut self, el: &Element<'_, '_>) {
+        let rel = attr(el, "rel").unwrap_or_default().to_ascii_lowercase();
+        let has = |name: &str| rel.split_ascii_whitespace().any(|token| token == name);
+        let (class, element) = if has("stylesheet") {
+            (Class::Active, "link rel=stylesheet")
+        } else if has("icon") {
+            (Class::Active, "link rel=icon")
+        } else if has("apple-touch-icon") || has("apple-touch-icon-precomposed") {
+            (Class::Active, "link rel=apple-touch-icon")
+        } else if has("mask-icon") {
+            (Class::Active, "link rel=mask-icon")
+        } else if has("manifest") {
+            (Class::Active, "link rel=manifest")
+        } else if has("modulepreload") {
+            (Class::Active, "link rel=modulepreload")
+        } else if has("preload") {
+            let media = attr(el, "as").is_some_and(|kind| {
+                ["image", "audio", "video"]
+                    .iter()
+                    .any(|m| kind.trim().eq_ignore_ascii_case(m))
+            });
+            let class = if media { Class::Passive } else { Class::Active };
+            (class, "link rel=preload")
+        } else {
+            return;
+        };
+        self.attribute(el, "href", class, element);
+    }
+
+    fn attribute(&mut self, el: &Element<'_, '_>, name: &str, class: Class, element: &'static str) {
+        if !self.report_mixed {
+            return;
+        }
+        if let Some(value) = attr(el, name) {
+            self.reference(class, element, &value);
+        }
+    }
+
+    /// A `srcset` counts once, by its first insecure candidate.
+    fn srcset(&mut self, el: &Element<'_, '_>, element: &'static str) {
+        if !self.report_mixed {
+            return;
+        }
+        let Some(value) = attr(el, "srcset") else {
+            return;
+        };
+        if let Some(url) = srcset::urls(&value)
+            .into_iter()
+            .find_map(|raw| self.insecure(raw))
+        {
+            self.record(Class::Active, element, url);
+        }
+    }
+
+    fn style_attribute(&mut self, el: &Element<'_, '_>) {
+        if !self.report_mixed {
+            return;
+        }
+        if let Some(style) = attr(el, "style") {
+            self.css(&style, css::Source::Attribute);
+        }
+    }
+
+    /// A chunk of `<style>` text; the sheet is read once whole.
+    fn style_text(&mut self, text: &str, last: bool) {
+        if !self.report_mixed {
+            return;
+        }
+        self.style.push_str(text);
+        if last && !self.style.is_empty() {
+            let sheet = std::mem::take(&mut self.style);
+            self.css(&sheet, css::Source::Sheet);
+        }
+    }
+
+    fn css(&mut self, text: &str, source: css::Source) {
+        css::references(text, source, &mut |load, url| {
+            let (class, element) = match load {
+                css::Load::Image => (Class::Passive, "style url()"),
+                css::Load::Import => (Class::Active, "@import"),
+                css::Load::Font => (Class::Active, "@font-face"),
+            };
+            self.reference(class, element, url);
+        });
+    }
+
+    fn reference(&mut self, class: Class, element: &'static str, raw: &str) {
+        if let Some(url) = self.insecure(raw) {
+            self.record(class, element, url);
+        }
+    }
+
+    /// `raw` resolved against the base, if that makes an `http:` URL. An empty reference
+    /// loads nothing.
+    fn insecure(&self, raw: &str) -> Option<Url> {
+        let raw = raw.trim_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
+        if raw.is_empty() {
+            return None;
+        }
+        let url = self.base.join(raw).ok()?;
+        (url.scheme() == "http").then_some(url)
+    }
+
+    fn record(&mut self, class: Class, element: &'static str, url: Url) {
+        let (samples, seen): (&mut Samples, _) = match class {
+            Class::Passive => (&mut self.mixed.passive, &mut self.seen[0]),
+            Class::Active => (&mut self.mixed.active, &mut self.seen[1]),
+            Class::Form => (&mut self.mixed.forms, &mut self.seen[2]),
+        };
+        samples.count += 1;
+        let url = String::from(url);
+        if samples.samples.len() < self.max_samples
+            && url.len() <= MAX_SAMPLE_URL_LEN
+            && !seen.contains(&url)
+        {
+            seen.insert(url.clone());
+            samples.samples.push(Reference {
+                url,
+                element: element.to_owned(),
+                https_available: None,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
