@@ -1,10 +1,40 @@
 //! A raw ClientHello probe: which protocol versions and cipher suites a server really
 //! accepts, where rustls (TLS 1.2/1.3 with modern suites only) cannot tell.
-//! (Interface fixed; implementation in progress.)
+//!
+//! [`probe`] connects, sends one hand-built ClientHello offering exactly one version
+//! (TLS 1.0, 1.1 or 1.2) with the broad cipher list an older browser or SSLyze offers
+//! (ECDHE/DHE/RSA key exchange; AES-GCM, AES-CBC with SHA-1/SHA-256/SHA-384, ChaCha20,
+//! 3DES), SNI, supported_groups, ec_point_formats, signature_algorithms (TLS 1.2 only),
+//! renegotiation_info and extended_master_secret, then reads the server's first flight with
+//! [`tls_parser`]: the ServerHello tells the version and suite chosen, the Certificate
+//! message (sent in the clear up to TLS 1.2, possibly over several records) the chain.
+//!
+//! The engine uses it (a) after a successful rustls handshake, to tell whether TLS 1.0/1.1
+//! are still accepted (`tls_legacy_supported`), and (b) after a failed one, to find out
+//! what the server really offers: a TLS 1.2 suite rustls does not speak (RSA key exchange,
+//! AES-CBC — browsers still complete those) or only TLS 1.0/1.1 (`tls_legacy_only`).
+//!
+//! # Limits
+//! - The handshake is not completed: the probe learns the server's *choice* and the chain
+//!   it sends, but no key exchange or signature is verified, so the chain is what the server
+//!   claims, not proof that it holds the key.
+//! - One version per probe; no TLS 1.3 (rustls covers it) and no SSL 2/3.
+//! - A fixed cipher list: a server that accepts only suites outside it (RC4, export, DES,
+//!   Camellia, SEED, GOST, PSK/SRP/anonymous) answers as if it refused the version.
+//! - A server that closes or resets the connection instead of sending an alert (some do for
+//!   a version they disabled) is reported as [`ProbeOutcome::NoAnswer`], not `Rejected`.
+//! - Servers that are intolerant of some extension in the hello may answer differently from
+//!   a real browser; the extension set is kept to what old browsers sent.
+//! - Everything is bounded: one `timeout` for connect, write and read together, records of
+//!   at most 18 KiB (2^14 + 2048, the TLS limit) and 128 KiB read in all; no length the
+//!   server sends is trusted beyond the bytes actually received.
 
 use rustls_pki_types::CertificateDer;
 use std::net::SocketAddr;
 use std::time::Duration;
+use tls_parser::{TlsMessage, TlsMessageHandshake};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 /// A protocol version the probe can offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -21,6 +51,15 @@ impl Version {
             Version::Tls10 => "TLSv1.0",
             Version::Tls11 => "TLSv1.1",
             Version::Tls12 => "TLSv1.2",
+        }
+    }
+
+    /// The version's number on the wire (`0x0301`...).
+    pub fn wire(self) -> u16 {
+        match self {
+            Version::Tls10 => 0x0301,
+            Version::Tls11 => 0x0302,
+            Version::Tls12 => 0x0303,
         }
     }
 }
@@ -43,8 +82,439 @@ pub enum ProbeOutcome {
     NoAnswer(String),
 }
 
+/// The most the probe reads from one server.
+pub const MAX_ANSWER_BYTES: usize = 128 * 1024;
+
+/// The largest TLS record allowed (RFC 5246 §6.2.3: 2^14 + 2048).
+const MAX_RECORD: usize = (1 << 14) + 2048;
+
+const RECORD_ALERT: u8 = 21;
+const RECORD_HANDSHAKE: u8 = 22;
+const HANDSHAKE_SERVER_HELLO: u8 = 2;
+const HANDSHAKE_CERTIFICATE: u8 = 11;
+const HANDSHAKE_SERVER_HELLO_DONE: u8 = 14;
+
+/// The suites offered, most preferred first, as an old browser or SSLyze would.
+pub const OFFERED_SUITES: &[u16] = &[
+    0xc02b, // ECDHE-ECDSA-AES128-GCM-SHA256
+    0xc02f, // ECDHE-RSA-AES128-GCM-SHA256
+    0xc02c, // ECDHE-ECDSA-AES256-GCM-SHA384
+    0xc030, // ECDHE-RSA-AES256-GCM-SHA384
+    0xcca9, // ECDHE-ECDSA-CHACHA20-POLY1305
+    0xcca8, // ECDHE-RSA-CHACHA20-POLY1305
+    0xc023, // ECDHE-ECDSA-AES128-SHA256
+    0xc027, // ECDHE-RSA-AES128-SHA256
+    0xc024, // ECDHE-ECDSA-AES256-SHA384
+    0xc028, // ECDHE-RSA-AES256-SHA384
+    0xc009, // ECDHE-ECDSA-AES128-SHA
+    0xc013, // ECDHE-RSA-AES128-SHA
+    0xc00a, // ECDHE-ECDSA-AES256-SHA
+    0xc014, // ECDHE-RSA-AES256-SHA
+    0x009e, // DHE-RSA-AES128-GCM-SHA256
+    0x009f, // DHE-RSA-AES256-GCM-SHA384
+    0xccaa, // DHE-RSA-CHACHA20-POLY1305
+    0x0067, // DHE-RSA-AES128-SHA256
+    0x006b, // DHE-RSA-AES256-SHA256
+    0x0033, // DHE-RSA-AES128-SHA
+    0x0039, // DHE-RSA-AES256-SHA
+    0x009c, // AES128-GCM-SHA256
+    0x009d, // AES256-GCM-SHA384
+    0x003c, // AES128-SHA256
+    0x003d, // AES256-SHA256
+    0x002f, // AES128-SHA
+    0x0035, // AES256-SHA
+    0xc008, // ECDHE-ECDSA-DES-CBC3-SHA
+    0xc012, // ECDHE-RSA-DES-CBC3-SHA
+    0x0016, // DHE-RSA-DES-CBC3-SHA
+    0x000a, // DES-CBC3-SHA
+];
+
+/// x25519, secp256r1, secp384r1, secp521r1.
+const GROUPS: &[u16] = &[0x001d, 0x0017, 0x0018, 0x0019];
+
+/// ECDSA and RSA-PSS/PKCS#1 with SHA-256/384/512, then the SHA-1 ones old servers need.
+const SIGNATURE_ALGORITHMS: &[u16] = &[
+    0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0203, 0x0201,
+];
+
 /// Offer `version` to `addr` with SNI `sni`; everything bounded by `timeout`.
-pub async fn probe(addr: SocketAddr, sni: &str, version: Version, timeout: Duration) -> ProbeOutcome {
-    let _ = (addr, sni, version, timeout);
-    ProbeOutcome::NoAnswer("legacy probe not built yet".into())
+pub async fn probe(
+    addr: SocketAddr,
+    sni: &str,
+    version: Version,
+    timeout: Duration,
+) -> ProbeOutcome {
+    let mut random = [0u8; 32];
+    if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random).is_err() {
+        return ProbeOutcome::NoAnswer("no randomness for the ClientHello".into());
+    }
+    let hello = client_hello(sni, version, &random);
+    match tokio::time::timeout(timeout, exchange(addr, &hello, version)).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            ProbeOutcome::NoAnswer(format!("no answer within {:.1} s", timeout.as_secs_f64()))
+        }
+    }
+}
+
+async fn exchange(addr: SocketAddr, hello: &[u8], version: Version) -> ProbeOutcome {
+    let mut stream = match TcpStream::connect(addr).await {
+        Ok(s) => s,
+        Err(e) => return ProbeOutcome::NoAnswer(format!("connect to {addr} failed: {e}")),
+    };
+    if let Err(e) = stream.write_all(hello).await {
+        return ProbeOutcome::NoAnswer(format!("sending the ClientHello failed: {e}"));
+    }
+    let mut reader = Reader::default();
+    let mut read_total = 0usize;
+    loop {
+        let mut header = [0u8; 5];
+        if let Err(e) = stream.read_exact(&mut header).await {
+            return reader.closed(version, &e);
+        }
+        let kind = header[0];
+        let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        if !matches!(kind, 20..=24) || header[1] != 3 {
+            return ProbeOutcome::NoAnswer("the server did not answer with TLS".into());
+        }
+        if len > MAX_RECORD {
+            return ProbeOutcome::NoAnswer(format!(
+                "the server sent an oversized record ({len} bytes)"
+            ));
+        }
+        read_total += 5 + len;
+        if read_total > MAX_ANSWER_BYTES {
+            return ProbeOutcome::NoAnswer(format!(
+                "the server's first flight exceeds {} KiB",
+                MAX_ANSWER_BYTES / 1024
+            ));
+        }
+        let mut body = vec![0u8; len];
+        if let Err(e) = stream.read_exact(&mut body).await {
+            return reader.closed(version, &e);
+        }
+        if let Some(outcome) = reader.record(kind, &body, version) {
+            return outcome;
+        }
+    }
+}
+
+/// What has been read so far from the server's first flight.
+#[derive(Default)]
+struct Reader {
+    /// Handshake bytes not yet consumed as whole messages.
+    handshake: Vec<u8>,
+    /// The suite chosen, once the ServerHello was read.
+    cipher: Option<u16>,
+}
+
+impl Reader {
+    /// Take one record; `Some` once the outcome is known.
+    fn record(&mut self, kind: u8, body: &[u8], version: Version) -> Option<ProbeOutcome> {
+        match kind {
+            RECORD_ALERT => Some(match tls_parser::parse_tls_message_alert(body) {
+                Ok((_, TlsMessage::Alert(alert))) => {
+                    ProbeOutcome::Rejected(format!("alert: {}", alert_name(alert.code.0)))
+                }
+                _ => ProbeOutcome::NoAnswer("the server sent a malformed alert".into()),
+            }),
+            RECORD_HANDSHAKE => {
+                self.handshake.extend_from_slice(body);
+                self.messages(version)
+            }
+            _ => Some(ProbeOutcome::NoAnswer(format!(
+                "the server sent record type {kind} before its hello"
+            ))),
+        }
+    }
+
+    /// Consume the whole handshake messages buffered so far.
+    fn messages(&mut self, version: Version) -> Option<ProbeOutcome> {
+        while self.handshake.len() >= 4 {
+            let kind = self.handshake[0];
+            let len = usize::from(self.handshake[1]) << 16
+                | usize::from(self.handshake[2]) << 8
+                | usize::from(self.handshake[3]);
+            if len > MAX_ANSWER_BYTES {
+                return Some(ProbeOutcome::NoAnswer(format!(
+                    "the server announced a {len}-byte handshake message"
+                )));
+            }
+            if self.handshake.len() < 4 + len {
+                return None;
+            }
+            let message: Vec<u8> = self.handshake.drain(..4 + len).collect();
+            if let Some(outcome) = self.message(kind, &message, version) {
+                return Some(outcome);
+            }
+        }
+        None
+    }
+
+    fn message(&mut self, kind: u8, message: &[u8], version: Version) -> Option<ProbeOutcome> {
+        let malformed = |what: &str| Some(ProbeOutcome::NoAnswer(format!("malformed {what}")));
+        match (kind, self.cipher) {
+            (HANDSHAKE_SERVER_HELLO, None) => {
+                let Ok((_, TlsMessage::Handshake(TlsMessageHandshake::ServerHello(hello)))) =
+                    tls_parser::parse_tls_message_handshake(message)
+                else {
+                    return malformed("ServerHello");
+                };
+                if hello.version.0 != version.wire() {
+                    return Some(ProbeOutcome::Rejected(format!(
+                        "the server answered {} with {}",
+                        version.as_str(),
+                        version_name(hello.version.0)
+                    )));
+                }
+                if !OFFERED_SUITES.contains(&hello.cipher.0) {
+                    return Some(ProbeOutcome::Rejected(format!(
+                        "the server chose suite {:#06x}, which was not offered",
+                        hello.cipher.0
+                    )));
+                }
+                self.cipher = Some(hello.cipher.0);
+                None
+            }
+            (_, None) => Some(ProbeOutcome::NoAnswer(format!(
+                "the server sent handshake message {kind} before its hello"
+            ))),
+            (HANDSHAKE_CERTIFICATE, Some(cipher)) => {
+                let Ok((_, TlsMessage::Handshake(TlsMessageHandshake::Certificate(certs)))) =
+                    tls_parser::parse_tls_message_handshake(message)
+                else {
+                    return malformed("Certificate message");
+                };
+                let certificates = certs
+                    .cert_chain
+                    .iter()
+                    .map(|c| CertificateDer::from(c.data.to_vec()))
+                    .collect();
+                Some(accepted(version, cipher, certificates))
+            }
+            // Anonymous or PSK suites send no certificate; the choice is still known.
+            (HANDSHAKE_SERVER_HELLO_DONE, Some(cipher)) => {
+                Some(accepted(version, cipher, Vec::new()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The connection ended before the outcome was known.
+    fn closed(&self, version: Version, e: &std::io::Error) -> ProbeOutcome {
+        match self.cipher {
+            // The version was accepted; the chain never came.
+            Some(cipher) => accepted(version, cipher, Vec::new()),
+            None if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                ProbeOutcome::NoAnswer("the server closed the connection without answering".into())
+            }
+            None => ProbeOutcome::NoAnswer(format!("reading the answer failed: {e}")),
+        }
+    }
+}
+
+fn accepted(
+    version: Version,
+    cipher: u16,
+    certificates: Vec<CertificateDer<'static>>,
+) -> ProbeOutcome {
+    ProbeOutcome::Accepted {
+        version,
+        cipher,
+        cipher_name: tls_parser::TlsCipherSuite::from_id(cipher).map(|s| s.name.to_owned()),
+        certificates,
+    }
+}
+
+/// The ClientHello record offering exactly `version`.
+fn client_hello(sni: &str, version: Version, random: &[u8; 32]) -> Vec<u8> {
+    let mut extensions = Vec::new();
+    let host = sni.trim_end_matches('.');
+    if !host.is_empty() && host.parse::<std::net::IpAddr>().is_err() && host.len() < 256 {
+        let name = host.as_bytes();
+        let mut list = vec![0u8]; // host_name
+        push_u16_prefixed(&mut list, name);
+        let mut body = Vec::new();
+        push_u16_prefixed(&mut body, &list);
+        push_extension(&mut extensions, 0x0000, &body);
+    }
+    let mut groups = Vec::new();
+    push_u16_prefixed(&mut groups, &u16s(GROUPS));
+    push_extension(&mut extensions, 0x000a, &groups);
+    push_extension(&mut extensions, 0x000b, &[1, 0]); // ec_point_formats: uncompressed
+    if version == Version::Tls12 {
+        let mut algorithms = Vec::new();
+        push_u16_prefixed(&mut algorithms, &u16s(SIGNATURE_ALGORITHMS));
+        push_extension(&mut extensions, 0x000d, &algorithms);
+    }
+    push_extension(&mut extensions, 0x0017, &[]); // extended_master_secret
+    push_extension(&mut extensions, 0xff01, &[0]); // renegotiation_info, initial
+
+    let mut hello = Vec::new();
+    hello.extend_from_slice(&version.wire().to_be_bytes());
+    hello.extend_from_slice(random);
+    hello.push(0); // no session id
+    push_u16_prefixed(&mut hello, &u16s(OFFERED_SUITES));
+    hello.extend_from_slice(&[1, 0]); // compression: null only
+    push_u16_prefixed(&mut hello, &extensions);
+
+    let mut handshake = vec![1u8]; // client_hello
+    handshake.extend_from_slice(&(hello.len() as u32).to_be_bytes()[1..]);
+    handshake.extend_from_slice(&hello);
+
+    // The record layer says TLS 1.0, as browsers did, for servers intolerant of more.
+    let mut record = vec![RECORD_HANDSHAKE, 3, 1];
+    record.extend_from_slice(&(handshake.len() as u16).to_be_bytes());
+    record.extend_from_slice(&handshake);
+    record
+}
+
+fn u16s(values: &[u16]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_be_bytes()).collect()
+}
+
+fn push_u16_prefixed(out: &mut Vec<u8>, data: &[u8]) {
+    out.extend_from_slice(&(data.len() as u16).to_be_bytes());
+    out.extend_from_slice(data);
+}
+
+fn push_extension(out: &mut Vec<u8>, kind: u16, data: &[u8]) {
+    out.extend_from_slice(&kind.to_be_bytes());
+    push_u16_prefixed(out, data);
+}
+
+fn version_name(wire: u16) -> String {
+    match wire {
+        0x0300 => "SSLv3".into(),
+        0x0301 => "TLSv1.0".into(),
+        0x0302 => "TLSv1.1".into(),
+        0x0303 => "TLSv1.2".into(),
+        0x0304 => "TLSv1.3".into(),
+        other => format!("version {other:#06x}"),
+    }
+}
+
+/// The RFC name of an alert description.
+fn alert_name(code: u8) -> String {
+    let name = match code {
+        0 => "close_notify",
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        22 => "record_overflow",
+        40 => "handshake_failure",
+        42 => "bad_certificate",
+        47 => "illegal_parameter",
+        50 => "decode_error",
+        51 => "decrypt_error",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        86 => "inappropriate_fallback",
+        90 => "user_canceled",
+        109 => "missing_extension",
+        110 => "unsupported_extension",
+        112 => "unrecognized_name",
+        120 => "no_application_protocol",
+        other => return format!("alert {other}"),
+    };
+    name.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tls_parser::TlsMessageHandshake as H;
+
+    fn parse_hello(record: &[u8]) -> (u16, Vec<u16>, Vec<u16>) {
+        let (rest, plain) = tls_parser::parse_tls_plaintext(record).unwrap();
+        assert!(rest.is_empty());
+        let TlsMessage::Handshake(H::ClientHello(hello)) = &plain.msg[0] else {
+            panic!("not a ClientHello: {plain:?}");
+        };
+        let ciphers = hello.ciphers.iter().map(|c| c.0).collect();
+        let (_, exts) = tls_parser::parse_tls_client_hello_extensions(hello.ext.unwrap()).unwrap();
+        let ext_ids = exts
+            .iter()
+            .map(|e| u16::from(tls_parser::TlsExtensionType::from(e)))
+            .collect();
+        (hello.version.0, ciphers, ext_ids)
+    }
+
+    #[test]
+    fn the_client_hello_offers_one_version_and_parses_back() {
+        let record = client_hello("www.example.gov.tw", Version::Tls11, &[7; 32]);
+        let (version, ciphers, exts) = parse_hello(&record);
+        assert_eq!(version, 0x0302);
+        assert_eq!(ciphers, OFFERED_SUITES);
+        assert!(exts.contains(&0x0000), "SNI missing: {exts:x?}");
+        assert!(
+            !exts.contains(&0x000d),
+            "signature_algorithms is TLS 1.2 only"
+        );
+        assert!(exts.contains(&0xff01));
+        let sni = b"www.example.gov.tw";
+        assert!(record.windows(sni.len()).any(|w| w == sni));
+    }
+
+    #[test]
+    fn tls12_hello_carries_signature_algorithms_and_ip_hosts_get_no_sni() {
+        let (version, _, exts) = parse_hello(&client_hello("127.0.0.1", Version::Tls12, &[0; 32]));
+        assert_eq!(version, 0x0303);
+        assert!(exts.contains(&0x000d));
+        assert!(!exts.contains(&0x0000));
+    }
+
+    #[test]
+    fn a_server_hello_for_another_version_is_a_rejection() {
+        // ServerHello: version 3.3, random, empty session id, suite 0x002f, null compression.
+        let mut body = vec![3, 3];
+        body.extend_from_slice(&[0; 32]);
+        body.extend_from_slice(&[0, 0x00, 0x2f, 0]);
+        let mut msg = vec![HANDSHAKE_SERVER_HELLO, 0, 0, body.len() as u8];
+        msg.extend_from_slice(&body);
+        let mut reader = Reader::default();
+        let outcome = reader.record(RECORD_HANDSHAKE, &msg, Version::Tls11);
+        assert_eq!(
+            outcome,
+            Some(ProbeOutcome::Rejected(
+                "the server answered TLSv1.1 with TLSv1.2".into()
+            ))
+        );
+        // The same hello split over two records, for TLS 1.2, is accepted once done.
+        let mut reader = Reader::default();
+        assert_eq!(
+            reader.record(RECORD_HANDSHAKE, &msg[..10], Version::Tls12),
+            None
+        );
+        assert_eq!(
+            reader.record(RECORD_HANDSHAKE, &msg[10..], Version::Tls12),
+            None
+        );
+        let done = [HANDSHAKE_SERVER_HELLO_DONE, 0, 0, 0];
+        let Some(ProbeOutcome::Accepted {
+            cipher,
+            cipher_name,
+            ..
+        }) = reader.record(RECORD_HANDSHAKE, &done, Version::Tls12)
+        else {
+            panic!("not accepted");
+        };
+        assert_eq!(cipher, 0x002f);
+        assert_eq!(cipher_name.as_deref(), Some("TLS_RSA_WITH_AES_128_CBC_SHA"));
+    }
+
+    #[test]
+    fn alerts_are_named_and_huge_lengths_are_not_trusted() {
+        let mut reader = Reader::default();
+        assert_eq!(
+            reader.record(RECORD_ALERT, &[2, 70], Version::Tls10),
+            Some(ProbeOutcome::Rejected("alert: protocol_version".into()))
+        );
+        let mut reader = Reader::default();
+        let outcome = reader.record(RECORD_HANDSHAKE, &[2, 0xff, 0xff, 0xff], Version::Tls12);
+        assert!(
+            matches!(outcome, Some(ProbeOutcome::NoAnswer(_))),
+            "{outcome:?}"
+        );
+    }
 }

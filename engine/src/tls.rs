@@ -1,20 +1,71 @@
-//! Judging the certificate chain a server sent, as a browser would.
-//! (Interface fixed; implementation in progress.)
+//! TLS: the client configuration the engine scans with, and judging the certificate chain a
+//! server sent as a browser (Chrome, Firefox) would.
+//!
+//! The handshake is made with [`scanning_client_config`], whose verifier accepts any chain
+//! (handshake signatures are still checked), so that the engine always gets to see the
+//! chain; [`judge`] then classifies it into `cert_*` findings:
+//! - hostname by subjectAltName only (the subject CN never counts; a wildcard covers exactly
+//!   one label) — `cert_hostname_mismatch`;
+//! - a path from the leaf through the served intermediates to a root of the [`TrustStore`],
+//!   completed through AIA `caIssuers` (at most 3 fetches, through the caller's [`AiaFetch`])
+//!   when the server omitted an intermediate — `cert_untrusted`, `cert_self_signed`,
+//!   `cert_chain_incomplete`;
+//! - validity of every certificate below the root at `now` — `cert_expired`,
+//!   `cert_not_yet_valid`, and `cert_expiring_soon` for a leaf within 30 days of its end;
+//! - SHA-1/MD5 signatures and RSA keys under 2048 bits below the root —
+//!   `cert_weak_signature`, `cert_weak_key`.
+//!
+//! Several findings can hold at once (expired *and* mismatched): each is looked at on its
+//! own, and a first failure does not hide the rest (see the `chain` module).
+
+mod aia;
+mod cert;
+mod chain;
+mod verifier;
+
+pub use chain::MAX_AIA_FETCHES;
 
 use model::{CertificateInfo, Finding};
-use rustls_pki_types::{CertificateDer, UnixTime};
+use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
 use std::future::Future;
 use std::sync::Arc;
 
 /// The roots a chain must lead to: Mozilla's (webpki-roots) plus any `--ca-file` roots.
 pub struct TrustStore {
     name: &'static str,
+    anchors: Vec<TrustAnchor<'static>>,
+}
+
+impl std::fmt::Debug for TrustStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustStore")
+            .field("name", &self.name)
+            .field("anchors", &self.anchors.len())
+            .finish()
+    }
 }
 
 impl TrustStore {
+    /// Mozilla's roots plus `extra_roots`; an extra root that is not a readable certificate
+    /// is an error.
     pub fn new(extra_roots: &[CertificateDer<'static>]) -> Result<Self, crate::Error> {
+        let mut anchors = webpki_roots::TLS_SERVER_ROOTS.to_vec();
+        for (i, der) in extra_roots.iter().enumerate() {
+            let anchor = webpki::anchor_from_trusted_cert(der).map_err(|e| {
+                crate::Error::Tls(format!(
+                    "extra root #{} is not a usable certificate: {e}",
+                    i + 1
+                ))
+            })?;
+            anchors.push(anchor.to_owned());
+        }
         Ok(TrustStore {
-            name: if extra_roots.is_empty() { "mozilla" } else { "mozilla+ca-file" },
+            name: if extra_roots.is_empty() {
+                "mozilla"
+            } else {
+                "mozilla+ca-file"
+            },
+            anchors,
         })
     }
 
@@ -27,8 +78,10 @@ impl TrustStore {
 /// A rustls client configuration for scanning: TLS 1.2 and 1.3, ALPN `http/1.1`, and a
 /// verifier that lets the handshake complete whatever the chain (handshake signatures are
 /// still checked) so that [`judge`] can examine the chain afterwards.
+///
+/// Built once and shared; resumption is off so every handshake shows the chain served now.
 pub fn scanning_client_config() -> Arc<rustls::ClientConfig> {
-    unimplemented!("tls::scanning_client_config")
+    verifier::scanning_client_config()
 }
 
 /// Fetches an AIA `caIssuers` URL (DER or PKCS#7 body), bounded and policy-checked by the
@@ -61,12 +114,10 @@ pub async fn judge(
     store: &TrustStore,
     aia: &impl AiaFetch,
 ) -> ChainVerdict {
-    let _ = (served, host, now, store, aia);
-    ChainVerdict::default()
+    chain::judge(served, host, now, store, aia).await
 }
 
 /// Describe one certificate for the result.
 pub fn describe(der: &CertificateDer<'_>) -> CertificateInfo {
-    let _ = der;
-    CertificateInfo::default()
+    cert::describe(der)
 }

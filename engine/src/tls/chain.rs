@@ -1,0 +1,502 @@
+//! Judging a served chain: hostname, path to a trusted root (with AIA completion), validity,
+//! weak signatures and keys, each classified into its finding code.
+//!
+//! rustls-webpki builds the path and says whether it reaches a root; it stops at its first
+//! error, so the judgement keeps going around it:
+//! - the path is built first at `now`, then, if that fails, at the time closest to `now` at
+//!   which every certificate is inside its validity, so an expired certificate does not hide
+//!   whether the chain is otherwise trusted;
+//! - the path is built with RSA keys from 1024 bits and SHA-1 allowed (see
+//!   [`super::verifier::CHAIN_ALGS`]), and weak signatures and keys are judged separately from
+//!   what x509-parser reads, so they are reported as such and not as `cert_untrusted`;
+//! - the hostname is checked on its own (subjectAltName only; wildcards match one label).
+
+use super::cert::{self, day};
+use super::verifier::CHAIN_ALGS;
+use super::{AiaFetch, ChainVerdict, TrustStore};
+use model::{Code, Finding, Severity};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use std::time::Duration;
+use x509_parser::certificate::X509Certificate;
+use x509_parser::prelude::FromDer;
+use x509_parser::x509::X509Name;
+
+/// At most this many AIA `caIssuers` fetches per chain judged.
+pub const MAX_AIA_FETCHES: usize = 3;
+
+/// A leaf expiring within this many seconds gets `cert_expiring_soon`.
+const EXPIRING_SOON_SECS: i64 = 30 * 86_400;
+
+/// Longest chain we follow by names when no path was built.
+const MAX_CHAIN_LEN: usize = 10;
+
+/// How many names of a certificate a mismatch message lists.
+const NAMES_SHOWN: usize = 8;
+
+/// A path webpki built: the intermediates it used, and the anchor's subject.
+struct Path {
+    intermediates: Vec<CertificateDer<'static>>,
+    anchor: String,
+}
+
+pub(crate) async fn judge(
+    served: &[CertificateDer<'static>],
+    host: &str,
+    now: UnixTime,
+    store: &TrustStore,
+    aia: &impl AiaFetch,
+) -> ChainVerdict {
+    let mut verdict = ChainVerdict {
+        served: served.iter().map(cert::describe).collect(),
+        ..ChainVerdict::default()
+    };
+    let Some(leaf_der) = served.first() else {
+        verdict.findings.push(Finding::new(
+            Code::CertUntrusted,
+            "the server sent no certificate",
+        ));
+        return verdict;
+    };
+    let Some(leaf) = cert::parse(leaf_der) else {
+        verdict.findings.push(Finding::new(
+            Code::CertUntrusted,
+            "the server's certificate could not be read (malformed DER)",
+        ));
+        return verdict;
+    };
+    let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let mut findings = Vec::new();
+
+    if let Some(detail) = name_mismatch(leaf_der, &leaf, host) {
+        findings.push(Finding::new(Code::CertHostnameMismatch, detail));
+    }
+
+    // Path building, completed through AIA when the server omitted an issuer.
+    let mut pool: Vec<CertificateDer<'static>> = served[1..].to_vec();
+    let mut path = build_path(leaf_der, &pool, now, store);
+    let mut fetched: Vec<(String, CertificateDer<'static>)> = Vec::new();
+    let mut aia_trouble: Option<String> = None;
+    if matches!(path, Err(webpki::Error::UnknownIssuer)) {
+        let mut tried: Vec<String> = Vec::new();
+        for _ in 0..MAX_AIA_FETCHES {
+            let chain = name_chain(leaf_der, &pool);
+            let Some(end) = chain.last().and_then(|c| cert::parse(c)) else {
+                break;
+            };
+            if cert::is_self_issued(&end) {
+                break;
+            }
+            let Some(url) = cert::ca_issuers_urls(&end)
+                .into_iter()
+                .find(|u| !tried.contains(u))
+            else {
+                break;
+            };
+            tried.push(url.clone());
+            let Some(body) = aia.fetch(&url).await else {
+                aia_trouble = Some(format!("fetching it from {url} failed"));
+                break;
+            };
+            let new: Vec<_> = super::aia::certificates(&body)
+                .into_iter()
+                .filter(|c| c != leaf_der && !pool.contains(c))
+                .collect();
+            if new.is_empty() {
+                aia_trouble = Some(format!("{url} held no usable certificate"));
+                break;
+            }
+            for c in new {
+                pool.push(c.clone());
+                fetched.push((url.clone(), c));
+            }
+            path = build_path(leaf_der, &pool, now, store);
+            if !matches!(path, Err(webpki::Error::UnknownIssuer)) {
+                break;
+            }
+        }
+    }
+    verdict.fetched = fetched.iter().map(|(_, c)| cert::describe(c)).collect();
+
+    // The certificates below the root: the built path, or else the chain by names.
+    let chain: Vec<CertificateDer<'static>> = match &path {
+        Ok(p) => std::iter::once(leaf_der.clone())
+            .chain(p.intermediates.iter().cloned())
+            .collect(),
+        Err(_) => {
+            let mut chain = name_chain(leaf_der, &pool);
+            if chain.len() > 1
+                && chain
+                    .last()
+                    .and_then(|c| cert::parse(c))
+                    .is_some_and(|c| cert::is_self_issued(&c))
+            {
+                chain.pop();
+            }
+            chain
+        }
+    };
+    let parsed: Vec<X509Certificate<'_>> = chain.iter().filter_map(|c| cert::parse(c)).collect();
+
+    // Validity of every certificate below the root.
+    let mut expired = Vec::new();
+    let mut not_yet = Vec::new();
+    for (i, c) in parsed.iter().enumerate() {
+        let (not_before, not_after) = cert::validity_secs(c);
+        let what = if i == 0 {
+            "the certificate".to_owned()
+        } else {
+            format!("the intermediate certificate '{}'", cert::short_name(c))
+        };
+        if now_secs > not_after {
+            expired.push(format!(
+                "{what} expired on {} ({} ago)",
+                day(not_after),
+                days(now_secs - not_after)
+            ));
+        } else if now_secs < not_before {
+            not_yet.push(format!(
+                "{what} is valid only from {} (in {}); check the server's clock and the certificate's dates",
+                day(not_before),
+                days(not_before - now_secs)
+            ));
+        }
+    }
+    if !expired.is_empty() {
+        findings.push(Finding::new(Code::CertExpired, expired.join("; ")));
+    }
+    if !not_yet.is_empty() {
+        findings.push(Finding::new(Code::CertNotYetValid, not_yet.join("; ")));
+    }
+
+    let weak_signatures: Vec<String> = parsed
+        .iter()
+        .filter_map(|c| {
+            cert::weak_signature(c)
+                .map(|alg| format!("'{}' is signed with {alg}", cert::short_name(c)))
+        })
+        .collect();
+
+    // Trust.
+    match &path {
+        Ok(p) => {
+            verdict.trusted_root = Some(p.anchor.clone());
+            let used: Vec<&(String, CertificateDer<'static>)> = fetched
+                .iter()
+                .filter(|(_, c)| p.intermediates.contains(c))
+                .collect();
+            if !used.is_empty() {
+                let missing: Vec<String> = used
+                    .iter()
+                    .map(|(url, c)| {
+                        let name =
+                            cert::parse(c).map_or_else(String::new, |c| cert::short_name(&c));
+                        format!("'{name}' (browsers fetch it from {url})")
+                    })
+                    .collect();
+                findings.push(Finding::new(
+                    Code::CertChainIncomplete,
+                    format!(
+                        "the server does not send the intermediate certificate {}; clients that do not fetch it fail — add it to the chain the server sends",
+                        missing.join(" and ")
+                    ),
+                ));
+            }
+        }
+        Err(e) if cert::is_self_signed(&leaf) => {
+            let _ = e;
+            findings.push(Finding::new(
+                Code::CertSelfSigned,
+                format!(
+                    "the certificate is self-signed ('{}' issued it to itself) and is not in the {} trust store; install a certificate from a publicly trusted CA",
+                    cert::short_name(&leaf),
+                    store.name()
+                ),
+            ));
+        }
+        Err(webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. })
+            if !expired.is_empty() || !not_yet.is_empty() => {}
+        Err(e) if is_unsupported_algorithm(e) && !weak_signatures.is_empty() => {}
+        Err(webpki::Error::UnknownIssuer) => {
+            findings.push(Finding::new(
+                Code::CertUntrusted,
+                unknown_issuer_detail(leaf_der, &pool, store, aia_trouble.as_deref()),
+            ));
+        }
+        Err(e) => {
+            findings.push(Finding::new(Code::CertUntrusted, rejection_detail(e)));
+        }
+    }
+
+    if !weak_signatures.is_empty() {
+        findings.push(Finding::new(
+            Code::CertWeakSignature,
+            format!(
+                "{}; browsers reject SHA-1 and MD5 signatures — reissue with SHA-256",
+                weak_signatures.join("; ")
+            ),
+        ));
+    }
+    let weak_keys: Vec<String> = parsed
+        .iter()
+        .filter_map(|c| {
+            cert::weak_rsa_bits(c).map(|bits| {
+                format!(
+                    "'{}' has a {bits}-bit RSA key (at least {} bits are required)",
+                    cert::short_name(c),
+                    cert::MIN_RSA_BITS
+                )
+            })
+        })
+        .collect();
+    if !weak_keys.is_empty() {
+        findings.push(Finding::new(Code::CertWeakKey, weak_keys.join("; ")));
+    }
+
+    let (_, leaf_not_after) = cert::validity_secs(&leaf);
+    let left = leaf_not_after - now_secs;
+    if (0..=EXPIRING_SOON_SECS).contains(&left) {
+        findings.push(Finding::new(
+            Code::CertExpiringSoon,
+            format!(
+                "the certificate expires on {}, in {}; renew it",
+                day(leaf_not_after),
+                days(left)
+            ),
+        ));
+    }
+
+    verdict.trusted = !findings.iter().any(|f| f.severity == Severity::Error);
+    verdict.findings = findings;
+    verdict
+}
+
+/// Build a path from `leaf` through `pool` to a root of `store`: at `now`, and if that
+/// fails, at the time closest to `now` when every certificate is valid.
+fn build_path(
+    leaf: &CertificateDer<'static>,
+    pool: &[CertificateDer<'static>],
+    now: UnixTime,
+    store: &TrustStore,
+) -> Result<Path, webpki::Error> {
+    let ee = webpki::EndEntityCert::try_from(leaf)?;
+    let attempt = |time: UnixTime| {
+        ee.verify_for_usage(
+            CHAIN_ALGS,
+            &store.anchors,
+            pool,
+            time,
+            webpki::KeyUsage::server_auth(),
+            None,
+            None,
+        )
+        .map(|p| Path {
+            intermediates: p
+                .intermediate_certificates()
+                .map(|c| c.der().into_owned())
+                .collect(),
+            anchor: anchor_name(p.anchor().subject.as_ref()),
+        })
+    };
+    match attempt(now) {
+        Ok(path) => Ok(path),
+        Err(first) => match validity_time(now, leaf, pool) {
+            Some(t) if t != now => attempt(t),
+            _ => Err(first),
+        },
+    }
+}
+
+/// `now` moved into the window where the leaf and every candidate intermediate are valid
+/// (or, if there is none, the leaf's own window).
+fn validity_time(
+    now: UnixTime,
+    leaf: &CertificateDer<'_>,
+    pool: &[CertificateDer<'_>],
+) -> Option<UnixTime> {
+    let leaf_window = cert::parse(leaf).map(|c| cert::validity_secs(&c))?;
+    let mut window = leaf_window;
+    for c in pool.iter().filter_map(|c| cert::parse(c)) {
+        let (nb, na) = cert::validity_secs(&c);
+        window = (window.0.max(nb), window.1.min(na));
+    }
+    if window.0 > window.1 {
+        window = leaf_window;
+    }
+    let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let t = now_secs.clamp(window.0, window.1.max(window.0));
+    let t = u64::try_from(t).ok()?;
+    Some(UnixTime::since_unix_epoch(Duration::from_secs(t)))
+}
+
+/// The chain by names: the leaf, then the issuer of each certificate among `pool`, until a
+/// self-issued certificate or an issuer that is missing.
+fn name_chain(
+    leaf: &CertificateDer<'static>,
+    pool: &[CertificateDer<'static>],
+) -> Vec<CertificateDer<'static>> {
+    let mut chain = vec![leaf.clone()];
+    while chain.len() < MAX_CHAIN_LEN {
+        let Some(current) = chain.last().and_then(|c| cert::parse(c)) else {
+            break;
+        };
+        if cert::is_self_issued(&current) {
+            break;
+        }
+        let issuer = current.issuer().as_raw();
+        let next = pool.iter().find(|c| {
+            !chain.contains(c) && cert::parse(c).is_some_and(|p| p.subject().as_raw() == issuer)
+        });
+        match next {
+            Some(c) => chain.push(c.clone()),
+            None => break,
+        }
+    }
+    chain
+}
+
+/// Why the leaf is not valid for `host`, in a webmaster's words; `None` when it is.
+fn name_mismatch(
+    leaf_der: &CertificateDer<'_>,
+    leaf: &X509Certificate<'_>,
+    host: &str,
+) -> Option<String> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let Ok(server_name) = ServerName::try_from(host.as_str()) else {
+        return Some(format!(
+            "'{host}' is not a name a certificate can be valid for"
+        ));
+    };
+    // A leaf webpki cannot read is reported by the path check.
+    let ee = webpki::EndEntityCert::try_from(leaf_der).ok()?;
+    if ee.verify_is_valid_for_subject_name(&server_name).is_ok() {
+        return None;
+    }
+    let names = cert::dns_names(leaf);
+    if names.is_empty() {
+        let cns = cert::common_names(leaf);
+        return Some(match cns.first() {
+            Some(cn) => format!(
+                "the certificate has no subjectAltName; browsers ignore its subject CN '{cn}', so it is valid for no host — reissue it with {host} in subjectAltName"
+            ),
+            None => format!(
+                "the certificate names no host at all; reissue it with {host} in subjectAltName"
+            ),
+        });
+    }
+    let mut shown = names
+        .iter()
+        .take(NAMES_SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > NAMES_SHOWN {
+        shown.push_str(&format!(" and {} more", names.len() - NAMES_SHOWN));
+    }
+    Some(format!(
+        "the certificate is valid for {shown}, not for {host} (a wildcard covers exactly one label)"
+    ))
+}
+
+/// The `cert_untrusted` detail when no issuer was found.
+fn unknown_issuer_detail(
+    leaf: &CertificateDer<'static>,
+    pool: &[CertificateDer<'static>],
+    store: &TrustStore,
+    aia_trouble: Option<&str>,
+) -> String {
+    let chain = name_chain(leaf, pool);
+    let Some(end) = chain.last().and_then(|c| cert::parse(c)) else {
+        return "no path to a trusted root".into();
+    };
+    if chain.len() > 1 && cert::is_self_issued(&end) {
+        return format!(
+            "the chain ends at the root '{}', which is not in the {} trust store",
+            cert::short_name(&end),
+            store.name()
+        );
+    }
+    let what = if chain.len() == 1 {
+        "the certificate".to_owned()
+    } else {
+        format!("the intermediate '{}'", cert::short_name(&end))
+    };
+    let fetch = match aia_trouble {
+        Some(trouble) => format!("; {trouble}"),
+        None if cert::ca_issuers_urls(&end).is_empty() => {
+            "; it names no AIA caIssuers URL to fetch it from, so the server must send it".into()
+        }
+        None => String::new(),
+    };
+    format!(
+        "{what} was issued by '{}', which the server did not send and which is not in the {} trust store{fetch}",
+        end.issuer(),
+        store.name()
+    )
+}
+
+fn is_unsupported_algorithm(e: &webpki::Error) -> bool {
+    #[allow(deprecated)]
+    let legacy = matches!(e, webpki::Error::UnsupportedSignatureAlgorithm);
+    legacy
+        || matches!(
+            e,
+            webpki::Error::UnsupportedSignatureAlgorithmContext(_)
+                | webpki::Error::UnsupportedSignatureAlgorithmForPublicKeyContext(_)
+        )
+}
+
+/// The `cert_untrusted` detail for webpki's other refusals.
+fn rejection_detail(e: &webpki::Error) -> String {
+    use webpki::Error as E;
+    match e {
+        E::CaUsedAsEndEntity => {
+            "the server presents a CA certificate as its own certificate".into()
+        }
+        E::EndEntityUsedAsCa => {
+            "a certificate that is not a CA signed another certificate in the chain".into()
+        }
+        E::RequiredEkuNotFoundContext(_) => {
+            "the certificate is not meant for TLS servers (its extendedKeyUsage lacks serverAuth)"
+                .into()
+        }
+        E::InvalidSignatureForPublicKey => {
+            "a signature in the chain does not verify with its issuer's key".into()
+        }
+        E::NameConstraintViolation => "the certificate violates its CA's name constraints".into(),
+        E::PathLenConstraintViolated => "the chain violates a CA's path length limit".into(),
+        E::CertDistrusted => "the chain uses a CA key browsers have distrusted".into(),
+        e if is_unsupported_algorithm(e) => {
+            "a certificate in the chain uses a signature algorithm browsers do not accept".into()
+        }
+        other => format!("the chain was rejected ({other})"),
+    }
+}
+
+/// A trust anchor's subject (the content of its Name) as text.
+fn anchor_name(subject: &[u8]) -> String {
+    let mut der = vec![0x30];
+    let len = subject.len();
+    if len < 0x80 {
+        der.push(len as u8);
+    } else {
+        let bytes = (len as u32).to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        der.push(0x80 | (4 - skip) as u8);
+        der.extend_from_slice(&bytes[skip..]);
+    }
+    der.extend_from_slice(subject);
+    match X509Name::from_der(&der) {
+        Ok((_, name)) => name.to_string(),
+        Err(_) => "(unreadable name)".into(),
+    }
+}
+
+/// `3 days`, `1 day`, `5 hours`.
+fn days(secs: i64) -> String {
+    let d = secs / 86_400;
+    match d {
+        0 => format!("{} hours", secs / 3_600),
+        1 => "1 day".into(),
+        d => format!("{d} days"),
+    }
+}
