@@ -315,11 +315,15 @@ impl Collector {
         } else if has("modulepreload") {
             (Class::Active, "link rel=modulepreload")
         } else if has("preload") {
-            let media = attr(el, "as").is_some_and(|kind| {
-                ["image", "audio", "video"]
-                    .iter()
-                    .any(|m| kind.trim().eq_ignore_ascii_case(m))
-            });
+            // A preload without a destination (`as`) fetches nothing.
+            let kind = attr(el, "as").unwrap_or_default();
+            let kind = kind.trim();
+            if kind.is_empty() {
+                return;
+            }
+            let media = ["image", "audio", "video"]
+                .iter()
+                .any(|m| kind.eq_ignore_ascii_case(m));
             let class = if media { Class::Passive } else { Class::Active };
             (class, "link rel=preload")
         } else {

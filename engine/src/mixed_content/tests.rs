@@ -302,6 +302,7 @@ fn secure_links_and_non_loads_are_not_mixed() {
         "<link rel=alternate hreflang=en href=http://a.test/en>",
         "<link rel=preconnect href=http://a.test>",
         "<link rel=dns-prefetch href=http://a.test>",
+        "<link rel=preload href=http://a.test/no-as.js>",
         "<link href=http://a.test/no-rel.css>",
         "<img src=//cdn.test/protocol-relative.png>",
         "<img src=/root.png><img src=relative.png><img src=../up.png>",
