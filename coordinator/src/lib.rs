@@ -1,1 +1,126 @@
-//! (being built)
+//! The coordinator: the gRPC service (`govscan.v1.ScanService`) in front of the Redis queue.
+//!
+//! It validates and stores a submitted list, splits it into shards and enqueues them
+//! ([`queue::Queue::seal_job`]), answers progress, results and reports from Redis, and sweeps
+//! for shards that exhausted their deliveries (so a shard that kills every worker still ends,
+//! even when no worker is left to reclaim it). It holds no state of its own: every answer is
+//! read from Redis, so it can be restarted at any moment — jobs carry on, and the new process
+//! answers for them.
+//!
+//! [`serve`] takes a bound listener and a shutdown future (a test binds port 0 and runs the
+//! real server); [`Error`] is the one place service errors become gRPC status codes.
+
+mod error;
+mod service;
+
+pub use error::Error;
+pub use service::Service;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio_util::sync::CancellationToken;
+
+/// A source of "now", so tests can set it; production passes [`SystemTime::now`].
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Unix milliseconds of a clock reading.
+pub fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// How the coordinator runs jobs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Sites per shard: the unit of delivery, retry and failure.
+    pub shard_size: u64,
+    /// A shard whose worker has been silent this long is given to another.
+    pub reclaim_idle: Duration,
+    /// After this many deliveries a shard's remaining sites get `scan_failed` results.
+    pub max_deliveries: u64,
+    /// Progress interval for WatchJob when the client asks for none.
+    pub watch_interval: Duration,
+    /// A worker counts as active when it sent a heartbeat this recently.
+    pub worker_window: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            shard_size: 100,
+            reclaim_idle: Duration::from_secs(30),
+            max_deliveries: 3,
+            watch_interval: Duration::from_secs(1),
+            worker_window: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Serve the API on `listener` (with the gRPC health service) until `shutdown` resolves,
+/// and run the sweeper beside it.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    queue: queue::Queue,
+    config: Config,
+    clock: Clock,
+    shutdown: CancellationToken,
+) -> Result<(), tonic::transport::Error> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_serving::<proto::v1::scan_service_server::ScanServiceServer<Service>>()
+        .await;
+    let service = Service::new(
+        queue.clone(),
+        config.clone(),
+        clock.clone(),
+        shutdown.clone(),
+    );
+    let sweeper = tokio::spawn(sweep(queue, config, clock, shutdown.clone()));
+    let result = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(proto::v1::scan_service_server::ScanServiceServer::new(
+            service,
+        ))
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener),
+            shutdown.clone().cancelled_owned(),
+        )
+        .await;
+    shutdown.cancel();
+    let _ = sweeper.await;
+    result
+}
+
+/// End shards that exhausted their deliveries and finish cancels a previous process left
+/// half done, every `reclaim_idle / 2`.
+async fn sweep(queue: queue::Queue, config: Config, clock: Clock, shutdown: CancellationToken) {
+    let period =
+        (config.reclaim_idle / 2).clamp(Duration::from_millis(500), Duration::from_secs(10));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(period) => {}
+        }
+        let now = unix_ms(clock());
+        if let Err(e) = queue
+            .reclaim(None, config.reclaim_idle, config.max_deliveries, 100, now)
+            .await
+        {
+            tracing::warn!("sweep: {e}");
+            continue;
+        }
+        match queue.jobs().await {
+            Ok(jobs) => {
+                for job in jobs {
+                    if job.state == queue::JobState::Cancelled && job.done < job.total {
+                        if let Err(e) = queue.fill_cancelled(&job.id, now).await {
+                            tracing::warn!(job = %job.id, "finishing a cancel: {e}");
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("sweep: {e}"),
+        }
+    }
+}

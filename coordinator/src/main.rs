@@ -1,1 +1,98 @@
-fn main() {}
+//! `scan-coordinator`: the cluster's gRPC front. Every flag is also an environment variable.
+
+use anyhow::Context;
+use clap::Parser;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio_util::sync::CancellationToken;
+
+/// The coordinator of the scan cluster: takes jobs over gRPC, shards them into Redis,
+/// tracks progress and serves results and reports.
+#[derive(Parser)]
+#[command(name = "scan-coordinator", version)]
+struct Args {
+    /// Address to serve gRPC on.
+    #[arg(
+        long,
+        env = "SCAN_COORDINATOR_LISTEN",
+        default_value = "127.0.0.1:50051"
+    )]
+    listen: String,
+    /// The Redis holding the queue (redis://[:password@]host:port[/db]).
+    #[arg(
+        long,
+        env = "SCAN_COORDINATOR_REDIS",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    redis: String,
+    /// Sites per shard.
+    #[arg(long, env = "SCAN_COORDINATOR_SHARD_SIZE", default_value_t = 100)]
+    shard_size: u64,
+    /// A shard whose worker has been silent this long is delivered again (e.g. 30s).
+    #[arg(long, env = "SCAN_COORDINATOR_RECLAIM_IDLE", default_value = "30s", value_parser = queue::parse_duration)]
+    reclaim_idle: Duration,
+    /// Deliveries of a shard before its remaining sites get `scan_failed` results.
+    #[arg(long, env = "SCAN_COORDINATOR_MAX_DELIVERIES", default_value_t = 3)]
+    max_deliveries: u64,
+    /// Redis key prefix (several deployments can share one Redis).
+    #[arg(long, env = "SCAN_COORDINATOR_REDIS_PREFIX", default_value = "govscan")]
+    redis_prefix: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SCAN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    anyhow::ensure!(args.shard_size >= 1, "--shard-size must be at least 1");
+    anyhow::ensure!(
+        args.max_deliveries >= 1,
+        "--max-deliveries must be at least 1"
+    );
+    let options = queue::ConnectOptions {
+        prefix: args.redis_prefix.clone(),
+        ..Default::default()
+    };
+    let queue = queue::Queue::connect(&args.redis, &options)
+        .with_context(|| format!("redis URL {:?}", args.redis))?;
+    if let Err(e) = queue.ping().await {
+        tracing::warn!(
+            "redis at {} does not answer yet ({e}); serving anyway, requests will fail until it does",
+            args.redis
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, redis = %args.redis, "coordinator serving");
+    let config = coordinator::Config {
+        shard_size: args.shard_size,
+        reclaim_idle: args.reclaim_idle,
+        max_deliveries: args.max_deliveries,
+        ..Default::default()
+    };
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        signal.cancel();
+    });
+    let clock: coordinator::Clock = Arc::new(SystemTime::now);
+    coordinator::serve(listener, queue, config, clock, shutdown).await?;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

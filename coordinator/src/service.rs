@@ -1,0 +1,482 @@
+//! The `ScanService` implementation: each RPC reads or writes Redis through the queue.
+
+use crate::{Clock, Config, Error, unix_ms};
+use futures::Stream;
+use proto::v1;
+use queue::{JobId, JobInfo, Queue};
+use std::collections::{BTreeMap, VecDeque};
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status, Streaming};
+
+/// Results read from Redis per round trip when streaming or reporting.
+const PAGE: u64 = 500;
+/// Messages buffered per server stream (the stream task waits when the client is slow).
+const STREAM_BUFFER: usize = 64;
+
+type ServerStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// The coordinator's gRPC service.
+#[derive(Clone)]
+pub struct Service {
+    queue: Queue,
+    config: Config,
+    clock: Clock,
+    shutdown: CancellationToken,
+}
+
+impl Service {
+    pub fn new(queue: Queue, config: Config, clock: Clock, shutdown: CancellationToken) -> Self {
+        Service {
+            queue,
+            config,
+            clock,
+            shutdown,
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        unix_ms((self.clock)())
+    }
+
+    async fn find(&self, id: &str) -> Result<JobInfo, Error> {
+        let job = JobId::parse(id).map_err(|_| Error::NotFound(id.to_owned()))?;
+        self.queue
+            .job(&job)
+            .await?
+            .ok_or_else(|| Error::NotFound(id.to_owned()))
+    }
+
+    async fn status(&self, info: &JobInfo, rate: Option<f64>) -> v1::JobStatus {
+        let now = self.now_ms();
+        let window = self.config.worker_window.as_millis() as u64;
+        let workers = self
+            .queue
+            .active_workers(now.saturating_sub(window))
+            .await
+            .unwrap_or(0);
+        let rate = rate.unwrap_or_else(|| {
+            let end = if info.finished_ms > 0 {
+                info.finished_ms
+            } else {
+                now
+            };
+            let secs = end.saturating_sub(info.created_ms) as f64 / 1000.0;
+            if secs > 0.0 {
+                info.done as f64 / secs
+            } else {
+                0.0
+            }
+        });
+        to_status(info, rate, workers)
+    }
+
+    async fn submit(
+        &self,
+        mut stream: Streaming<v1::SubmitJobRequest>,
+    ) -> Result<v1::SubmitJobResponse, Status> {
+        use v1::submit_job_request::Part;
+        let header = match stream.message().await? {
+            Some(v1::SubmitJobRequest {
+                part: Some(Part::Header(h)),
+            }) => h,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "the first SubmitJob message must be the job header",
+                ));
+            }
+        };
+        let now = (self.clock)();
+        let millis = unix_ms(now);
+        let ts = uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            millis / 1000,
+            ((millis % 1000) * 1_000_000) as u32,
+        );
+        let job = JobId::parse(&uuid::Uuid::new_v7(ts).to_string()).map_err(Error::from)?;
+        let label = header.options.map(|o| o.label).unwrap_or_default();
+        self.queue
+            .create_job(&job, &header.name, &label, millis)
+            .await
+            .map_err(Error::from)?;
+        match self.receive_sites(&job, &mut stream).await {
+            Ok(()) => {}
+            Err(status) => {
+                if let Err(e) = self.queue.discard_job(&job).await {
+                    tracing::warn!(job = %job, "discarding a rejected upload: {e}");
+                }
+                return Err(status);
+            }
+        }
+        let info = match self
+            .queue
+            .seal_job(&job, self.config.shard_size, self.now_ms())
+            .await
+        {
+            Ok(info) => info,
+            Err(e) => {
+                let _ = self.queue.discard_job(&job).await;
+                return Err(Error::from(e).into());
+            }
+        };
+        tracing::info!(job = %job, name = %header.name, sites = info.total, shards = info.shards, "job enqueued");
+        Ok(v1::SubmitJobResponse {
+            job_id: job.to_string(),
+            sites: info.total,
+            shards: info.shards,
+        })
+    }
+
+    async fn receive_sites(
+        &self,
+        job: &JobId,
+        stream: &mut Streaming<v1::SubmitJobRequest>,
+    ) -> Result<(), Status> {
+        use v1::submit_job_request::Part;
+        let mut index: u64 = 0;
+        while let Some(msg) = stream.message().await? {
+            let chunk = match msg.part {
+                Some(Part::Sites(chunk)) => chunk,
+                Some(Part::Header(_)) => {
+                    return Err(Status::invalid_argument(
+                        "a second job header in one SubmitJob",
+                    ));
+                }
+                None => continue,
+            };
+            let mut sites = Vec::with_capacity(chunk.sites.len());
+            for wire in chunk.sites {
+                let site = model::Site::try_from(wire).map_err(|e| {
+                    Error::InvalidArgument(format!("site #{} of the list: {e}", index + 1))
+                })?;
+                sites.push(site);
+                index += 1;
+            }
+            self.queue
+                .append_sites(job, &sites)
+                .await
+                .map_err(Error::from)?;
+        }
+        if index == 0 {
+            return Err(Error::Queue(queue::Error::EmptyJob).into());
+        }
+        Ok(())
+    }
+}
+
+fn to_status(info: &JobInfo, rate: f64, workers: u64) -> v1::JobStatus {
+    let state = match info.state {
+        queue::JobState::Submitting => v1::JobState::Submitting,
+        queue::JobState::Running => v1::JobState::Running,
+        queue::JobState::Done => v1::JobState::Done,
+        queue::JobState::Cancelled => v1::JobState::Cancelled,
+    };
+    v1::JobStatus {
+        job_id: info.id.to_string(),
+        name: info.name.clone(),
+        label: info.label.clone(),
+        state: state as i32,
+        total: info.total,
+        queued: info.queued(),
+        in_flight: info.in_flight(),
+        done: info.done,
+        failed: info.failed,
+        rate,
+        workers_active: workers as u32,
+        shards: info.shards,
+        created_unix_ms: info.created_ms as i64,
+        finished_unix_ms: info.finished_ms as i64,
+    }
+}
+
+/// Aggregates results into the report message: per category (first-seen order) and per code.
+#[derive(Default)]
+struct Tally {
+    count: u64,
+    adopted: u64,
+    forced: u64,
+    categories: Vec<v1::CategoryRow>,
+    codes: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn add(&mut self, r: &model::SiteResult) {
+        self.count += 1;
+        self.adopted += r.https_ok as u64;
+        self.forced += r.forced_https as u64;
+        let row = match self
+            .categories
+            .iter_mut()
+            .position(|c| c.category == r.category)
+        {
+            Some(i) => &mut self.categories[i],
+            None => {
+                self.categories.push(v1::CategoryRow {
+                    category: r.category.clone(),
+                    ..Default::default()
+                });
+                self.categories.last_mut().expect("just pushed")
+            }
+        };
+        row.count += 1;
+        row.adopted += r.https_ok as u64;
+        row.forced += r.forced_https as u64;
+        let mut codes = r.codes();
+        codes.sort();
+        codes.dedup();
+        for code in codes {
+            *self.codes.entry(code.as_str().to_owned()).or_default() += 1;
+        }
+    }
+
+    fn into_report(self, job_id: String) -> v1::Report {
+        v1::Report {
+            job_id,
+            count: self.count,
+            adopted: self.adopted,
+            forced: self.forced,
+            categories: self.categories,
+            codes: self
+                .codes
+                .into_iter()
+                .map(|(code, sites)| v1::CodeCount { code, sites })
+                .collect(),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl v1::scan_service_server::ScanService for Service {
+    async fn submit_job(
+        &self,
+        request: Request<Streaming<v1::SubmitJobRequest>>,
+    ) -> Result<Response<v1::SubmitJobResponse>, Status> {
+        self.submit(request.into_inner()).await.map(Response::new)
+    }
+
+    async fn get_job(
+        &self,
+        request: Request<v1::GetJobRequest>,
+    ) -> Result<Response<v1::JobStatus>, Status> {
+        let info = self.find(&request.into_inner().job_id).await?;
+        Ok(Response::new(self.status(&info, None).await))
+    }
+
+    type WatchJobStream = ServerStream<v1::JobStatus>;
+
+    async fn watch_job(
+        &self,
+        request: Request<v1::WatchJobRequest>,
+    ) -> Result<Response<Self::WatchJobStream>, Status> {
+        let request = request.into_inner();
+        let info = self.find(&request.job_id).await?;
+        let interval = match request.interval_ms {
+            0 => self.config.watch_interval,
+            ms => Duration::from_millis(ms.clamp(100, 60_000) as u64),
+        };
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let service = self.clone();
+        // Owned by the stream: it ends when the job ends, the client goes away, or the
+        // coordinator shuts down.
+        tokio::spawn(async move {
+            let mut samples: VecDeque<(Instant, u64)> = VecDeque::new();
+            let mut info = info;
+            loop {
+                let now = Instant::now();
+                samples.push_back((now, info.done));
+                while samples.len() > 2
+                    && now.duration_since(samples[0].0) > Duration::from_secs(10)
+                {
+                    samples.pop_front();
+                }
+                let (t0, d0) = samples[0];
+                let secs = now.duration_since(t0).as_secs_f64();
+                let rate = if secs > 0.0 {
+                    (info.done - d0.min(info.done)) as f64 / secs
+                } else {
+                    0.0
+                };
+                let status = service
+                    .status(
+                        &info,
+                        if info.state.is_final() {
+                            None
+                        } else {
+                            Some(rate)
+                        },
+                    )
+                    .await;
+                if tx.send(Ok(status)).await.is_err() || info.state.is_final() {
+                    return;
+                }
+                tokio::select! {
+                    _ = service.shutdown.cancelled() => {
+                        let _ = tx.send(Err(Status::unavailable("the coordinator is shutting down"))).await;
+                        return;
+                    }
+                    _ = tx.closed() => return,
+                    _ = tokio::time::sleep(interval) => {}
+                }
+                // Redis may be restarting: keep the stream open and try again next tick.
+                loop {
+                    match service.queue.job(&info.id).await {
+                        Ok(Some(next)) => {
+                            info = next;
+                            break;
+                        }
+                        Ok(None) => {
+                            let _ = tx
+                                .send(Err(Status::not_found(format!(
+                                    "job {} was removed",
+                                    info.id
+                                ))))
+                                .await;
+                            return;
+                        }
+                        Err(e) => {
+                            tracing::warn!(job = %info.id, "watch: {e}; retrying");
+                            tokio::select! {
+                                _ = service.shutdown.cancelled() => return,
+                                _ = tx.closed() => return,
+                                _ = tokio::time::sleep(interval) => {}
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        Ok(Response::new(receiver_stream(rx)))
+    }
+
+    async fn get_report(
+        &self,
+        request: Request<v1::GetReportRequest>,
+    ) -> Result<Response<v1::Report>, Status> {
+        let info = self.find(&request.into_inner().job_id).await?;
+        let mut tally = Tally::default();
+        let mut from = 0;
+        while from < info.total {
+            for (index, json) in self
+                .queue
+                .results(&info.id, from, PAGE)
+                .await
+                .map_err(Error::from)?
+            {
+                let wire = v1::SiteResult { index, json };
+                let r = proto::IndexedResult::try_from(wire)
+                    .map_err(|e| Status::internal(format!("stored result: {e}")))?;
+                tally.add(&r.result);
+            }
+            from += PAGE;
+        }
+        Ok(Response::new(tally.into_report(info.id.to_string())))
+    }
+
+    type StreamResultsStream = ServerStream<v1::SiteResult>;
+
+    async fn stream_results(
+        &self,
+        request: Request<v1::StreamResultsRequest>,
+    ) -> Result<Response<Self::StreamResultsStream>, Status> {
+        let info = self.find(&request.into_inner().job_id).await?;
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let queue = self.queue.clone();
+        tokio::spawn(async move {
+            let mut from = 0;
+            while from < info.total {
+                match queue.results(&info.id, from, PAGE).await {
+                    Ok(page) => {
+                        for (index, json) in page {
+                            if tx.send(Ok(v1::SiteResult { index, json })).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(Error::from(e).into())).await;
+                        return;
+                    }
+                }
+                from += PAGE;
+            }
+        });
+        Ok(Response::new(receiver_stream(rx)))
+    }
+
+    async fn list_jobs(
+        &self,
+        _request: Request<v1::ListJobsRequest>,
+    ) -> Result<Response<v1::ListJobsResponse>, Status> {
+        let infos = self.queue.jobs().await.map_err(Error::from)?;
+        let mut jobs = Vec::with_capacity(infos.len());
+        for info in &infos {
+            jobs.push(self.status(info, None).await);
+        }
+        Ok(Response::new(v1::ListJobsResponse { jobs }))
+    }
+
+    async fn cancel_job(
+        &self,
+        request: Request<v1::CancelJobRequest>,
+    ) -> Result<Response<v1::JobStatus>, Status> {
+        let info = self.find(&request.into_inner().job_id).await?;
+        let info = self
+            .queue
+            .cancel(&info.id, self.now_ms())
+            .await
+            .map_err(Error::from)?;
+        tracing::info!(job = %info.id, state = %info.state, "cancel requested");
+        Ok(Response::new(self.status(&info, None).await))
+    }
+}
+
+fn receiver_stream<T: Send + 'static>(rx: mpsc::Receiver<Result<T, Status>>) -> ServerStream<T> {
+    Box::pin(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_counts_per_category_in_list_order_and_sites_per_code() {
+        let site = |url: &str, cat: &str| {
+            let mut s = model::Site::parse(url).unwrap();
+            s.category = cat.into();
+            s
+        };
+        let mut t = Tally::default();
+        let mut ok = model::SiteResult::for_site(&site("a.gov.tw", "縣市政府"));
+        ok.https_ok = true;
+        ok.forced_https = true;
+        t.add(&ok);
+        let mut bad = model::SiteResult::failed(&site("b.gov.tw", "二級機關"), "x");
+        bad.findings
+            .push(model::Finding::new(model::Code::ScanFailed, "again"));
+        t.add(&bad);
+        t.add(&model::SiteResult::failed(
+            &site("c.gov.tw", "縣市政府"),
+            "y",
+        ));
+        let r = t.into_report("j".into());
+        assert_eq!((r.count, r.adopted, r.forced), (3, 1, 1));
+        let rows: Vec<_> = r
+            .categories
+            .iter()
+            .map(|c| (c.category.as_str(), c.count, c.adopted))
+            .collect();
+        assert_eq!(rows, [("縣市政府", 2, 1), ("二級機關", 1, 0)]);
+        // Two scan_failed findings on one site count the site once.
+        assert_eq!(
+            r.codes,
+            [v1::CodeCount {
+                code: "scan_failed".into(),
+                sites: 2
+            }]
+        );
+    }
+}
