@@ -11,6 +11,7 @@
 
 mod cluster;
 mod demo;
+mod explain;
 mod output;
 mod report_cmd;
 mod scan;
@@ -19,7 +20,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "scanctl", version, about = "Scan government websites for HTTPS compliance (NDC rules)")]
+#[command(
+    name = "scanctl",
+    version,
+    about = "Scan government websites for HTTPS compliance (NDC rules)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -72,7 +77,11 @@ async fn main() -> ExitCode {
         Err(e) => {
             let usage = e.downcast_ref::<UsageError>().is_some();
             eprintln!("scanctl: {e:#}");
-            if usage { ExitCode::from(2) } else { ExitCode::from(1) }
+            if usage {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }

@@ -35,6 +35,9 @@ pub mod redirect;
 pub mod tls;
 pub mod verdict;
 
+#[cfg(feature = "cli")]
+pub mod flags;
+
 mod config;
 mod engine;
 

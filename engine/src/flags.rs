@@ -1,0 +1,81 @@
+//! The scan flags every binary that runs the engine takes (`scanctl scan`, `scanctl demo`,
+//! `scan-worker`), parsed in two stages: raw flags as the user typed them, then a validated
+//! [`Config`]. Each flag can also come from an environment variable (`SCAN_*`).
+
+use crate::{Config, Error};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Flags that shape how sites are scanned.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScanFlags {
+    /// Nameserver to ask, IP:PORT (default: the system's resolver configuration).
+    #[arg(long, value_name = "IP:PORT", env = "SCAN_DNS_SERVER")]
+    pub dns_server: Option<SocketAddr>,
+
+    /// PEM file of extra trusted roots, beside Mozilla's (repeatable).
+    #[arg(long, value_name = "PEM", env = "SCAN_CA_FILE")]
+    pub ca_file: Vec<PathBuf>,
+
+    /// Allow private, loopback and link-local targets (labs and tests only).
+    #[arg(long, env = "SCAN_ALLOW_PRIVATE_TARGETS")]
+    pub allow_private_targets: bool,
+
+    /// Sites scanned at once.
+    #[arg(long, default_value_t = 256, value_name = "N", env = "SCAN_CONCURRENCY",
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub concurrency: u32,
+
+    /// Longest time one site may take, in seconds, all steps together.
+    #[arg(long, default_value_t = 45, value_name = "SECS", env = "SCAN_SITE_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub site_timeout: u64,
+
+    /// Longest time one response may take, in seconds; connects, handshakes and DNS lookups
+    /// take at most the smaller of this and 5 s.
+    #[arg(long, default_value_t = 10, value_name = "SECS", env = "SCAN_STEP_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub step_timeout: u64,
+
+    /// Skip the TLS 1.0/1.1 probe (no `tls_legacy_supported` findings).
+    #[arg(long, env = "SCAN_NO_LEGACY_PROBE")]
+    pub no_legacy_probe: bool,
+
+    /// Port of the http:// endpoint (a lab setting; the rule is about port 80).
+    #[arg(long, default_value_t = 80, hide = true, env = "SCAN_HTTP_PORT")]
+    pub http_port: u16,
+
+    /// Port of the https:// endpoint (a lab setting; the rule is about port 443).
+    #[arg(long, default_value_t = 443, hide = true, env = "SCAN_HTTPS_PORT")]
+    pub https_port: u16,
+}
+
+impl ScanFlags {
+    /// The validated engine configuration these flags describe (reads the CA files).
+    pub fn to_config(&self) -> Result<Config, Error> {
+        let mut config = Config {
+            dns_server: self.dns_server,
+            allow_private_targets: self.allow_private_targets,
+            http_port: self.http_port,
+            https_port: self.https_port,
+            probe_legacy: !self.no_legacy_probe,
+            ..Config::default()
+        };
+        for path in &self.ca_file {
+            config.add_ca_file(path)?;
+        }
+        let step = Duration::from_secs(self.step_timeout);
+        config.limits.site_timeout = Duration::from_secs(self.site_timeout);
+        config.limits.connect_timeout = step.min(config.limits.connect_timeout);
+        config.limits.tls_timeout = step.min(config.limits.tls_timeout);
+        config.limits.dns_timeout = step.min(config.limits.dns_timeout);
+        config.limits.response_timeout = step;
+        Ok(config)
+    }
+
+    /// Sites in flight at once.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency as usize
+    }
+}
