@@ -1,0 +1,98 @@
+//! The farm's DNS responder: a real hickory-server, authoritative for the farm's zones
+//! (`gov.test` and any other the sites use), on UDP and TCP of one loopback port.
+//!
+//! Every resolvable site has an A record; names inside a zone without records get
+//! NXDOMAIN with the zone's SOA, as a real authoritative server answers.
+
+use crate::Error;
+use hickory_proto::rr::rdata::{A, SOA};
+use hickory_proto::rr::{LowerName, Name, RData, Record};
+use hickory_server::ServerFuture;
+use hickory_server::authority::{Catalog, ZoneType};
+use hickory_server::store::in_memory::InMemoryAuthority;
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, UdpSocket};
+
+const TTL: u32 = 300;
+
+/// The zone a host belongs to: its last two labels (`a.b.gov.test` → `gov.test`).
+pub(crate) fn zone_of(host: &str) -> String {
+    let labels: Vec<&str> = host.trim_end_matches('.').split('.').collect();
+    let n = labels.len();
+    labels[n.saturating_sub(2)..].join(".")
+}
+
+/// Start the responder on `bind` (port 0 for a free port) with `records` (host → address).
+pub(crate) async fn serve(
+    bind: SocketAddr,
+    records: &[(String, Ipv4Addr)],
+) -> Result<(ServerFuture<Catalog>, SocketAddr), Error> {
+    let mut zones: BTreeMap<String, InMemoryAuthority> = BTreeMap::new();
+    for (host, addr) in records {
+        let zone = zone_of(host);
+        if !zones.contains_key(&zone) {
+            zones.insert(zone.clone(), new_zone(&zone)?);
+        }
+        let authority = zones
+            .get_mut(&zone)
+            .ok_or_else(|| Error::Dns(zone.clone()))?;
+        let name = fqdn(host)?;
+        authority.upsert_mut(Record::from_rdata(name, TTL, RData::A(A(*addr))), 1);
+    }
+    let mut catalog = Catalog::new();
+    for (zone, authority) in zones {
+        catalog.upsert(LowerName::new(&fqdn(&zone)?), vec![Arc::new(authority)]);
+    }
+
+    let udp = UdpSocket::bind(bind)
+        .await
+        .map_err(|e| Error::io(format!("bind DNS UDP {bind}"), e))?;
+    let addr = udp
+        .local_addr()
+        .map_err(|e| Error::io("DNS UDP address", e))?;
+    // TCP on the same port as UDP, as a resolver expects (truncated answers retry on TCP).
+    let tcp = TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::io(format!("bind DNS TCP {addr}"), e))?;
+    let mut server = ServerFuture::new(catalog);
+    server.register_socket(udp);
+    server.register_listener(tcp, Duration::from_secs(5));
+    Ok((server, addr))
+}
+
+fn fqdn(name: &str) -> Result<Name, Error> {
+    Name::from_str(&format!("{}.", name.trim_end_matches('.')))
+        .map_err(|e| Error::Dns(format!("bad name {name}: {e}")))
+}
+
+fn new_zone(zone: &str) -> Result<InMemoryAuthority, Error> {
+    let origin = fqdn(zone)?;
+    let mut authority = InMemoryAuthority::empty(origin.clone(), ZoneType::Primary, false);
+    let soa = SOA::new(
+        fqdn(&format!("ns.{zone}"))?,
+        fqdn(&format!("hostmaster.{zone}"))?,
+        1,
+        3600,
+        600,
+        86400,
+        60,
+    );
+    authority.upsert_mut(Record::from_rdata(origin, TTL, RData::SOA(soa)), 1);
+    Ok(authority)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zones_are_the_last_two_labels() {
+        assert_eq!(zone_of("a.b.wild.gov.test"), "gov.test");
+        assert_eq!(zone_of("gov.test"), "gov.test");
+        assert_eq!(zone_of("x.example.test."), "example.test");
+    }
+}

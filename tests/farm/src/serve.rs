@@ -1,0 +1,294 @@
+//! The listeners: HTTP/1.1 by hyper (plain, or behind rustls with the certificate chosen by
+//! SNI), silent sockets that accept and never answer, and `openssl s_server` children.
+//!
+//! Every task is spawned on the farm's [`TaskTracker`] and stops when its
+//! [`CancellationToken`] fires; every connection holds a permit of one semaphore, so the
+//! farm never serves more than its connection limit at once.
+
+use crate::Error;
+use crate::spec::{OpenSslMode, Routes};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How long a client may take to send its request headers or finish a handshake.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every listener shares: the stop signal, the owner of the tasks, the connection
+/// limit and the added latency.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    pub cancel: CancellationToken,
+    pub tracker: TaskTracker,
+    pub permits: Arc<Semaphore>,
+    pub latency: Duration,
+}
+
+/// The sites of one address, by host.
+#[derive(Debug, Default)]
+pub(crate) struct Hosts {
+    pub by_name: HashMap<String, Routes>,
+}
+
+impl Hosts {
+    fn routes(&self, host: &str) -> Option<&Routes> {
+        if self.by_name.len() == 1 {
+            return self.by_name.values().next();
+        }
+        self.by_name.get(host)
+    }
+}
+
+/// Certificates of one address, chosen by SNI (the first one when SNI is absent or
+/// unknown, as a shared host's default site).
+#[derive(Debug)]
+pub(crate) struct Sni {
+    pub by_name: HashMap<String, Arc<CertifiedKey>>,
+    pub default: Arc<CertifiedKey>,
+}
+
+impl ResolvesServerCert for Sni {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let by_name = hello
+            .server_name()
+            .and_then(|n| self.by_name.get(&n.to_ascii_lowercase()));
+        Some(by_name.unwrap_or(&self.default).clone())
+    }
+}
+
+pub(crate) async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::io(format!("bind {addr}"), e))
+}
+
+/// Accept connections until cancelled, handing each to `handle` with a permit held.
+fn accept_loop<F, Fut>(listener: TcpListener, shared: &Shared, handle: F)
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let s = shared.clone();
+    shared.tracker.spawn(async move {
+        loop {
+            let permit = tokio::select! {
+                _ = s.cancel.cancelled() => return,
+                p = s.permits.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => return,
+                },
+            };
+            let stream = tokio::select! {
+                _ = s.cancel.cancelled() => return,
+                r = listener.accept() => match r {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of descriptors and the like: back off instead of spinning.
+                        tracing::warn!("farm accept on {:?}: {e}", listener.local_addr());
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let fut = handle(stream);
+            let cancel = s.cancel.clone();
+            s.tracker.spawn(async move {
+                let _permit = permit;
+                tokio::select! {
+                    _ = cancel.cancelled() => {}
+                    _ = fut => {}
+                }
+            });
+        }
+    });
+}
+
+/// Serve plain HTTP on `listener`.
+pub(crate) fn http(listener: TcpListener, hosts: Arc<Hosts>, shared: &Shared) {
+    let latency = shared.latency;
+    accept_loop(listener, shared, move |stream| {
+        let hosts = hosts.clone();
+        async move { serve_http(stream, hosts, latency).await }
+    });
+}
+
+/// Serve HTTPS (rustls, certificate by SNI) on `listener`.
+pub(crate) fn https(listener: TcpListener, sni: Sni, hosts: Arc<Hosts>, shared: &Shared) {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_no_client_auth().with_cert_resolver(Arc::new(sni)));
+    let config = match config {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            tracing::error!("farm TLS config: {e}");
+            return;
+        }
+    };
+    let acceptor = TlsAcceptor::from(config);
+    let latency = shared.latency;
+    accept_loop(listener, shared, move |stream| {
+        let hosts = hosts.clone();
+        let acceptor = acceptor.clone();
+        async move {
+            match tokio::time::timeout(CLIENT_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => serve_http(tls, hosts, latency).await,
+                Ok(Err(e)) => tracing::debug!("farm handshake: {e}"),
+                Err(_) => tracing::debug!("farm handshake timed out"),
+            }
+        }
+    });
+}
+
+/// Accept connections and never answer; read and discard until the client gives up.
+pub(crate) fn silent(listener: TcpListener, shared: &Shared) {
+    accept_loop(listener, shared, |mut stream| async move {
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = stream.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+        }
+    });
+}
+
+async fn serve_http<S>(stream: S, hosts: Arc<Hosts>, latency: Duration)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req: Request<Incoming>| {
+        let hosts = hosts.clone();
+        async move {
+            if !latency.is_zero() {
+                tokio::time::sleep(latency).await;
+            }
+            Ok::<_, Infallible>(respond(&req, &hosts))
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(CLIENT_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service);
+    if let Err(e) = conn.await {
+        tracing::debug!("farm connection: {e}");
+    }
+}
+
+/// The host a request is for: the Host header (or the URI's), lowercase, port and trailing
+/// dot removed.
+fn request_host<B>(req: &Request<B>) -> String {
+    let raw = req
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().host())
+        .unwrap_or("");
+    let host = raw.rsplit_once(':').map(|(h, _)| h).unwrap_or(raw);
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn respond<B>(req: &Request<B>, hosts: &Hosts) -> Response<Full<Bytes>> {
+    let host = request_host(req);
+    let Some(routes) = hosts.routes(&host) else {
+        let mut r = Response::new(Full::new(Bytes::from_static(b"no such site here")));
+        *r.status_mut() = StatusCode::MISDIRECTED_REQUEST;
+        return r;
+    };
+    let reply = routes.reply(req.uri().path());
+    let mut resp = Response::new(Full::new(reply.body.clone()));
+    *resp.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+    for (name, value) in &reply.headers {
+        let value = value.replace("{host}", &host);
+        if let (Ok(n), Ok(v)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            resp.headers_mut().append(n, v);
+        }
+    }
+    resp
+}
+
+/// A running `openssl s_server -www` on `addr`, killed when dropped.
+pub(crate) async fn openssl_server(
+    addr: SocketAddr,
+    mode: OpenSslMode,
+    files: &(std::path::PathBuf, std::path::PathBuf, std::path::PathBuf),
+    log: &Path,
+) -> Result<tokio::process::Child, Error> {
+    let accept = addr.to_string();
+    let mut cmd = tokio::process::Command::new("openssl");
+    cmd.args(["s_server", "-accept", &accept, "-www", "-quiet"])
+        .arg("-cert")
+        .arg(&files.0)
+        .arg("-cert_chain")
+        .arg(&files.1)
+        .arg("-key")
+        .arg(&files.2);
+    let cipher;
+    match mode {
+        OpenSslMode::LegacyOnly => {
+            cmd.args(["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"]);
+        }
+        OpenSslMode::LegacyBeside12 => {
+            cmd.args([
+                "-min_protocol",
+                "TLSv1",
+                "-max_protocol",
+                "TLSv1.2",
+                "-cipher",
+                "DEFAULT:@SECLEVEL=0",
+            ]);
+        }
+        OpenSslMode::Tls12Cipher(c) => {
+            cipher = format!("{c}:@SECLEVEL=0");
+            cmd.args(["-tls1_2", "-cipher", &cipher]);
+        }
+    }
+    let log_file = std::fs::File::create(log)
+        .map_err(|e| Error::io(format!("create {}", log.display()), e))?;
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log_file))
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::OpenSsl(format!(
+            "cannot run openssl s_server (is openssl installed?): {e}"
+        ))
+    })?;
+    // Wait until it listens (bounded), or report why it died.
+    for _ in 0..200 {
+        if let Ok(Some(status)) = child.try_wait() {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(Error::OpenSsl(format!(
+                "openssl s_server on {addr} exited ({status}): {}",
+                log.trim()
+            )));
+        }
+        if TcpStream::connect(addr).await.is_ok() {
+            return Ok(child);
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Err(Error::OpenSsl(format!(
+        "openssl s_server on {addr} did not start listening"
+    )))
+}
