@@ -1,20 +1,74 @@
 //! The engine: one site from start to verdict, and many sites at a bounded concurrency.
+//!
+//! A scan resolves the name (policy-checked), examines `https://HOST/PATH` on one
+//! connection (handshake, chain, response, HSTS; the legacy probe where rustls fails or to
+//! find TLS 1.0/1.1 still accepted), walks from `http://HOST/PATH` (reusing the https answer
+//! when the walk lands on it), reads mixed content on the final https page, and hands the
+//! observations to the pure [`verdict`](crate::verdict). The whole site runs under
+//! [`Limits::site_timeout`](crate::Limits); past it, what was seen is judged and a
+//! `timeout` finding added.
 
-use crate::{Config, Error};
+use crate::fetch::{self, Fetched, Fetcher};
+use crate::legacy::{self, ProbeOutcome, Version};
+use crate::mixed_content::{self, Analysis};
+use crate::policy::Policy;
+use crate::redirect::{self, End, HopAnswer, HopFetch};
+use crate::tls::{self, AiaFetch, TrustStore};
+use crate::verdict::{self, Dns, Endpoint, Observations, Reach, Response};
+use crate::{Config, Error, dns};
 use futures::{Stream, StreamExt};
-use model::{Site, SiteResult};
-use std::sync::Arc;
-use std::time::SystemTime;
+use model::{HttpsDetails, MixedContent, Site, SiteResult};
+use rustls_pki_types::UnixTime;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+use url::Url;
+
+/// AIA answers kept across sites (many sites share a CA).
+const AIA_CACHE_ENTRIES: usize = 256;
+
+/// TLS 1.2 suites Chrome or Firefox still offer; a server that accepts one of them over TLS
+/// 1.2 gets the padlock even when rustls cannot speak it.
+const BROWSER_TLS12_SUITES: &[u16] = &[
+    0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, // ECDHE AES-GCM, ChaCha20
+    0xc009, 0xc00a, 0xc013, 0xc014, // ECDHE AES-CBC-SHA
+    0x009c, 0x009d, 0x002f, 0x0035, // RSA key exchange AES-GCM, AES-CBC-SHA
+];
 
 /// Scans sites. Cheap to share: clone the `Arc` it lives in.
 pub struct Engine {
     config: Config,
+    resolver: Arc<dns::Resolver>,
+    policy: Policy,
+    store: TrustStore,
+    fetcher: Fetcher,
+    web: WebClient,
 }
 
 impl Engine {
     /// Build the resolver, trust store and TLS configuration once.
     pub fn new(config: Config) -> Result<Engine, Error> {
-        Ok(Engine { config })
+        let resolver = Arc::new(dns::Resolver::new(
+            config.dns_server,
+            config.limits.dns_timeout,
+        )?);
+        let policy = Policy::new(config.allow_private_targets);
+        let store = TrustStore::new(&config.extra_roots)?;
+        let fetcher = Fetcher::new(
+            tls::scanning_client_config(),
+            &config.user_agent,
+            config.limits.clone(),
+        )?;
+        let web = WebClient::new(&config, Arc::clone(&resolver), policy)?;
+        Ok(Engine {
+            config,
+            resolver,
+            policy,
+            store,
+            fetcher,
+            web,
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -24,8 +78,345 @@ impl Engine {
     /// Scan one site. Never fails: whatever the site does ends up as findings.
     /// `now` is the time certificates are judged against.
     pub async fn scan(&self, site: &Site, now: SystemTime) -> SiteResult {
-        let _ = now;
-        SiteResult::failed(site, "engine not built yet")
+        let started = Instant::now();
+        let mut state = State::new(site);
+        let limit = self.config.limits.site_timeout;
+        if tokio::time::timeout(limit, self.run(site, now, &mut state))
+            .await
+            .is_err()
+        {
+            state.obs.timed_out = Some(limit);
+        }
+        let v = verdict::judge(&state.obs);
+        let mut result = SiteResult::for_site(site);
+        result.https_ok = v.https_ok;
+        result.forced_https = v.forced_https;
+        result.findings = v.findings;
+        result.trust_store = self.store.name().to_owned();
+        result.scanned_at = time::OffsetDateTime::from(now)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        result.addresses = state.addresses.iter().map(IpAddr::to_string).collect();
+        result.https = state.details;
+        if let Some(walk) = state.obs.walk {
+            result.final_url = Some(walk.end.url().to_string());
+            result.redirects = walk.hops;
+        }
+        result.mixed_content = state.obs.mixed;
+        result
+    }
+
+    async fn run(&self, site: &Site, now: SystemTime, state: &mut State) {
+        let now = UnixTime::since_unix_epoch(
+            now.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default(),
+        );
+        // 1. The name.
+        let addrs = match self.resolver.lookup(&site.host).await {
+            Ok(a) => a,
+            Err(e) => {
+                state.obs.dns = Some(Dns::Failed(e));
+                return;
+            }
+        };
+        state.addresses = addrs.clone();
+        let (allowed, refused) = self.policy.filter(&addrs);
+        if allowed.is_empty() {
+            if let Some(r) = refused {
+                state.obs.dns = Some(Dns::Refused(r));
+            }
+            return;
+        }
+        state.obs.dns = Some(Dns::Resolved);
+
+        // 2. The https endpoint, on one connection.
+        let https_url = site.https_url();
+        let examined = self
+            .examine_https(&https_url, &site.host, &allowed, now, true)
+            .await;
+        state.details = Some(examined.details);
+        state.obs.https = Some(examined.endpoint);
+        let site_page = examined.response;
+
+        // 3. The walk from http://, reusing the https answer.
+        let mut hops = Hops {
+            engine: self,
+            site_https: &https_url,
+            site_response: site_page.as_ref(),
+            site_addrs: &allowed,
+            site_host: &site.host,
+            pages: HashMap::new(),
+            last: None,
+        };
+        let walk =
+            redirect::walk(site.http_url(), self.config.limits.max_redirects, &mut hops).await;
+        let Hops { pages, last, .. } = hops;
+        let end = walk.end.clone();
+        state.obs.walk = Some(walk);
+
+        // 4. The https endpoint the walk ended on, when it is another host.
+        let mut final_page = None;
+        if let End::Reached { url, status } = &end
+            && url.scheme() == "https"
+        {
+            let final_host = url.host_str().unwrap_or_default();
+            if final_host != site.host
+                && let Some((last_url, fetched)) = &last
+                && last_url == url
+            {
+                state.obs.final_endpoint =
+                    Some(self.endpoint_from_walk(url, final_host, fetched, now).await);
+            }
+            if (200..300).contains(status) && same_site(final_host, &site.host) {
+                final_page = pages.get(url).cloned();
+            }
+        }
+
+        // 5. Mixed content on the final https page.
+        let analysis = match final_page {
+            Some(a) => Some(a),
+            None => site_page
+                .as_ref()
+                .filter(|r| (200..300).contains(&r.status) && r.is_html())
+                .map(|r| {
+                    pages.get(&https_url).cloned().unwrap_or_else(|| {
+                        mixed_content::analyze(
+                            &r.body,
+                            &https_url,
+                            r.truncated,
+                            self.config.limits.max_samples,
+                        )
+                    })
+                }),
+        };
+        if let Some(a) = analysis {
+            let mut mixed = a.mixed;
+            if self.config.check_https_copies {
+                self.check_https_copies(&mut mixed).await;
+            }
+            state.obs.mixed = Some(mixed);
+        }
+    }
+
+    /// Examine an https endpoint: one connection for the handshake and the response; the
+    /// legacy probe where rustls fails, and (when `probe_legacy`) for TLS 1.0/1.1 still
+    /// accepted.
+    async fn examine_https(
+        &self,
+        url: &Url,
+        host: &str,
+        addrs: &[IpAddr],
+        now: UnixTime,
+        probe_legacy: bool,
+    ) -> Examined {
+        let port = self.port_of(url);
+        let fetched = self.fetcher.get(url, addrs, port).await;
+        let mut details = HttpsDetails {
+            address: fetched.address.map(|a| a.to_string()),
+            ..Default::default()
+        };
+        let mut endpoint = Endpoint::failed(url.as_str(), fetch::Error::Http(String::new()));
+        let tls_timeout = self.config.limits.tls_timeout;
+        let Fetched {
+            address,
+            tls: session,
+            result,
+        } = fetched;
+
+        match (session, result, address) {
+            (Some(session), result, address) => {
+                details.protocol = Some(session.protocol.clone());
+                details.cipher = Some(session.cipher.clone());
+                let chain = tls::judge(&session.chain, host, now, &self.store, &self.web).await;
+                endpoint.reach = Reach::Tls;
+                if probe_legacy
+                    && self.config.probe_legacy
+                    && let Some(addr) = address
+                {
+                    endpoint.legacy_accepted = self.legacy_versions(addr, host).await;
+                }
+                fill_chain(&mut details, &chain);
+                endpoint.chain = Some(chain);
+                let response = match result {
+                    Ok(r) => r,
+                    Err(e) => {
+                        endpoint.response = Response::Failed(e);
+                        return self.finish(endpoint, details, None);
+                    }
+                };
+                details.status = Some(response.status);
+                let hsts = response
+                    .header("strict-transport-security")
+                    .map(str::to_owned);
+                details.hsts.clone_from(&hsts);
+                details.hsts_max_age = hsts
+                    .as_deref()
+                    .and_then(|v| crate::hsts::parse(v).ok())
+                    .map(|h| h.max_age);
+                let location = response.location().map(|loc| {
+                    redirect::resolve_location(url, loc)
+                        .map_or_else(|_| loc.to_owned(), |u| u.to_string())
+                });
+                endpoint.response = Response::Received {
+                    status: response.status,
+                    location,
+                    hsts,
+                };
+                self.finish(endpoint, details, Some(response))
+            }
+            (None, Err(fetch::Error::Tls(rustls)), Some(addr)) => {
+                // rustls refused: find out what the server really offers.
+                let sni = host;
+                match legacy::probe(addr, sni, Version::Tls12, tls_timeout).await {
+                    ProbeOutcome::Accepted {
+                        cipher,
+                        cipher_name,
+                        certificates,
+                        ..
+                    } if BROWSER_TLS12_SUITES.contains(&cipher) => {
+                        let name = cipher_name.unwrap_or_else(|| format!("0x{cipher:04x}"));
+                        details.protocol = Some("TLSv1.2".into());
+                        details.cipher = Some(format!(
+                            "{name} (browsers accept it; this scanner does not speak it, so the HTTP response was not checked)"
+                        ));
+                        let chain =
+                            tls::judge(&certificates, host, now, &self.store, &self.web).await;
+                        fill_chain(&mut details, &chain);
+                        endpoint.chain = Some(chain);
+                        endpoint.reach = Reach::ProbeOnly { cipher: name };
+                        if probe_legacy && self.config.probe_legacy {
+                            endpoint.legacy_accepted = self.legacy_versions(addr, host).await;
+                        }
+                        details.legacy_protocols = names(&endpoint.legacy_accepted);
+                        self.finish(endpoint, details, None)
+                    }
+                    ProbeOutcome::Accepted {
+                        cipher,
+                        cipher_name,
+                        ..
+                    } => {
+                        let name = cipher_name.unwrap_or_else(|| format!("0x{cipher:04x}"));
+                        endpoint.reach = Reach::HandshakeFailed {
+                            rustls: format!(
+                                "{rustls}; over TLS 1.2 the server chooses {name}, which current browsers no longer offer"
+                            ),
+                        };
+                        self.finish(endpoint, details, None)
+                    }
+                    _ => {
+                        let legacy = self.legacy_versions(addr, host).await;
+                        endpoint.reach = if legacy.is_empty() {
+                            Reach::HandshakeFailed { rustls }
+                        } else {
+                            details.legacy_protocols = names(&legacy);
+                            Reach::LegacyOnly { versions: legacy }
+                        };
+                        self.finish(endpoint, details, None)
+                    }
+                }
+            }
+            (None, Err(e), _) => {
+                endpoint.reach = Reach::Failed(e);
+                self.finish(endpoint, details, None)
+            }
+            (None, Ok(_), _) => {
+                // A plain-text answer on an https URL cannot happen with this fetcher.
+                endpoint.reach = Reach::Failed(fetch::Error::Tls("no TLS session".into()));
+                self.finish(endpoint, details, None)
+            }
+        }
+    }
+
+    fn finish(
+        &self,
+        endpoint: Endpoint,
+        mut details: HttpsDetails,
+        response: Option<fetch::Response>,
+    ) -> Examined {
+        if details.legacy_protocols.is_empty() {
+            details.legacy_protocols = names(&endpoint.legacy_accepted);
+        }
+        Examined {
+            endpoint,
+            details,
+            response,
+        }
+    }
+
+    /// TLS 1.1 and 1.0, probed together.
+    async fn legacy_versions(&self, addr: SocketAddr, host: &str) -> Vec<Version> {
+        let t = self.config.limits.tls_timeout;
+        let (v11, v10) = futures::join!(
+            legacy::probe(addr, host, Version::Tls11, t),
+            legacy::probe(addr, host, Version::Tls10, t)
+        );
+        let mut accepted = Vec::new();
+        for (v, outcome) in [(Version::Tls11, v11), (Version::Tls10, v10)] {
+            if matches!(outcome, ProbeOutcome::Accepted { version, .. } if version == v) {
+                accepted.push(v);
+            }
+        }
+        accepted
+    }
+
+    /// The https endpoint the walk ended on (another host): judged from the walk's own
+    /// request, no second connection.
+    async fn endpoint_from_walk(
+        &self,
+        url: &Url,
+        host: &str,
+        fetched: &Fetched,
+        now: UnixTime,
+    ) -> Endpoint {
+        let mut endpoint = Endpoint::failed(url.as_str(), fetch::Error::Http(String::new()));
+        if let Some(session) = &fetched.tls {
+            endpoint.reach = Reach::Tls;
+            endpoint.chain =
+                Some(tls::judge(&session.chain, host, now, &self.store, &self.web).await);
+            endpoint.response = match &fetched.result {
+                Ok(r) => Response::Received {
+                    status: r.status,
+                    location: None,
+                    hsts: r.header("strict-transport-security").map(str::to_owned),
+                },
+                Err(e) => Response::Failed(e.clone()),
+            };
+        }
+        endpoint
+    }
+
+    /// Resolve and policy-check a host met on the way.
+    async fn addresses_of(&self, host: &str) -> Result<Vec<IpAddr>, fetch::Error> {
+        let addrs = self
+            .resolver
+            .lookup(host)
+            .await
+            .map_err(fetch::Error::Dns)?;
+        let (allowed, refused) = self.policy.filter(&addrs);
+        match (allowed.is_empty(), refused) {
+            (true, Some(r)) => Err(fetch::Error::TargetPrivate(r)),
+            (true, None) => Err(fetch::Error::Dns(dns::Error::NoAddresses)),
+            (false, _) => Ok(allowed),
+        }
+    }
+
+    /// The port a URL is contacted on: its own, or the configured one for its scheme.
+    fn port_of(&self, url: &Url) -> u16 {
+        port_of(url, self.config.http_port, self.config.https_port)
+    }
+
+    /// Whether the https copy of each upgradable sample answers.
+    async fn check_https_copies(&self, mixed: &mut MixedContent) {
+        let checks = mixed
+            .passive
+            .samples
+            .iter()
+            .map(|r| self.web.https_copy_exists(&r.url));
+        let answers = futures::future::join_all(checks).await;
+        for (r, ok) in mixed.passive.samples.iter_mut().zip(answers) {
+            r.https_available = Some(ok);
+        }
     }
 
     /// Scan a stream of sites with at most `concurrency` in flight at once, each on its own
@@ -42,7 +433,8 @@ impl Engine {
             .map(move |site| {
                 let engine = Arc::clone(&self);
                 let task_site = site.clone();
-                let task = tokio::spawn(async move { engine.scan(&task_site, SystemTime::now()).await });
+                let task =
+                    tokio::spawn(async move { engine.scan(&task_site, SystemTime::now()).await });
                 async move {
                     // A panic in one site's scan must not lose the site: it becomes a result.
                     task.await.unwrap_or_else(|e| {
@@ -51,5 +443,294 @@ impl Engine {
                 }
             })
             .buffer_unordered(concurrency.max(1))
+    }
+}
+
+/// What the scan of one site has seen so far; survives the site timeout.
+struct State {
+    obs: Observations,
+    addresses: Vec<IpAddr>,
+    details: Option<HttpsDetails>,
+}
+
+impl State {
+    fn new(site: &Site) -> State {
+        State {
+            obs: Observations {
+                host: site.host.clone(),
+                dns: None,
+                https: None,
+                walk: None,
+                final_endpoint: None,
+                mixed: None,
+                timed_out: None,
+            },
+            addresses: Vec::new(),
+            details: None,
+        }
+    }
+}
+
+struct Examined {
+    endpoint: Endpoint,
+    details: HttpsDetails,
+    response: Option<fetch::Response>,
+}
+
+fn fill_chain(details: &mut HttpsDetails, chain: &tls::ChainVerdict) {
+    details.chain.clone_from(&chain.served);
+    details.fetched_intermediates.clone_from(&chain.fetched);
+    details.trusted_root.clone_from(&chain.trusted_root);
+}
+
+fn names(versions: &[Version]) -> Vec<String> {
+    versions.iter().map(|v| v.as_str().to_owned()).collect()
+}
+
+/// The port `url` is contacted on: its own, or the configured one for its scheme (80 and 443
+/// outside a lab).
+pub(crate) fn port_of(url: &Url, http_port: u16, https_port: u16) -> u16 {
+    url.port().unwrap_or(if url.scheme() == "https" {
+        https_port
+    } else {
+        http_port
+    })
+}
+
+/// Whether `other` is the site itself or its `www.`/apex sibling.
+fn same_site(other: &str, host: &str) -> bool {
+    other == host
+        || other.strip_prefix("www.") == Some(host)
+        || host.strip_prefix("www.") == Some(other)
+}
+
+/// The walk's requests: resolved, policy-checked, fetched; the site's https answer reused.
+struct Hops<'a> {
+    engine: &'a Engine,
+    site_https: &'a Url,
+    site_response: Option<&'a fetch::Response>,
+    site_addrs: &'a [IpAddr],
+    site_host: &'a str,
+    /// Pages analysed on the way (meta refresh, then mixed content), by URL.
+    pages: HashMap<Url, Analysis>,
+    /// The last request, for judging the endpoint the walk ends on.
+    last: Option<(Url, Fetched)>,
+}
+
+impl Hops<'_> {
+    fn answer(&mut self, url: &Url, response: &fetch::Response) -> HopAnswer {
+        let mut answer = HopAnswer {
+            status: Some(response.status),
+            location: response.location().map(str::to_owned),
+            ..Default::default()
+        };
+        if answer.location.is_none()
+            && (200..300).contains(&response.status)
+            && response.is_html()
+            && !response.body.is_empty()
+        {
+            let analysis = mixed_content::analyze(
+                &response.body,
+                url,
+                response.truncated,
+                self.engine.config.limits.max_samples,
+            );
+            answer.meta_refresh = analysis
+                .meta_refresh
+                .as_ref()
+                .filter(|m| m.delay == 0)
+                .and_then(|m| m.url.clone())
+                .filter(|u| u != url);
+            self.pages.insert(url.clone(), analysis);
+        }
+        answer
+    }
+}
+
+impl HopFetch for Hops<'_> {
+    async fn fetch(&mut self, url: &Url) -> HopAnswer {
+        if url == self.site_https {
+            return match self.site_response {
+                Some(r) => self.answer(url, r),
+                // The https endpoint was already examined and gave no response.
+                None => HopAnswer {
+                    error: Some(fetch::Error::Tls(
+                        "the https endpoint gave no HTTP response (see above)".into(),
+                    )),
+                    ..Default::default()
+                },
+            };
+        }
+        let host = url.host_str().unwrap_or_default();
+        let addrs = if host == self.site_host {
+            Ok(self.site_addrs.to_vec())
+        } else {
+            self.engine.addresses_of(host).await
+        };
+        let fetched = match addrs {
+            Ok(addrs) => {
+                self.engine
+                    .fetcher
+                    .get(url, &addrs, self.engine.port_of(url))
+                    .await
+            }
+            Err(e) => Fetched::failed(e),
+        };
+        let answer = match &fetched.result {
+            Ok(r) => self.answer(url, r),
+            Err(e) => HopAnswer {
+                error: Some(e.clone()),
+                ..Default::default()
+            },
+        };
+        self.last = Some((url.clone(), fetched));
+        answer
+    }
+}
+
+/// The engine's own HTTP client for AIA `caIssuers` and https-copy checks: reqwest with a
+/// policy-checking resolver, no redirects, timeouts and a body cap.
+struct WebClient {
+    client: reqwest::Client,
+    policy: Policy,
+    http_port: u16,
+    https_port: u16,
+    max_aia_bytes: usize,
+    aia_cache: Mutex<HashMap<String, Option<Arc<Vec<u8>>>>>,
+}
+
+/// reqwest's resolver: ours, with the policy applied to every answer.
+struct PolicyResolver {
+    resolver: Arc<dns::Resolver>,
+    policy: Policy,
+}
+
+impl reqwest::dns::Resolve for PolicyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let resolver = Arc::clone(&self.resolver);
+        let policy = self.policy;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs = resolver.lookup(&host).await?;
+            let (allowed, refused) = policy.filter(&addrs);
+            if allowed.is_empty() {
+                return Err(match refused {
+                    Some(r) => Box::new(r) as Box<dyn std::error::Error + Send + Sync>,
+                    None => Box::new(dns::Error::NoAddresses),
+                });
+            }
+            let addrs: reqwest::dns::Addrs =
+                Box::new(allowed.into_iter().map(|ip| SocketAddr::new(ip, 0)));
+            Ok(addrs)
+        })
+    }
+}
+
+impl WebClient {
+    fn new(config: &Config, resolver: Arc<dns::Resolver>, policy: Policy) -> Result<Self, Error> {
+        let mut roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let (_, _) = roots.add_parsable_certificates(config.extra_roots.iter().cloned());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Tls(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let limits = &config.limits;
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .dns_resolver(Arc::new(PolicyResolver { resolver, policy }))
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(limits.connect_timeout)
+            .timeout(limits.response_timeout)
+            .http1_only()
+            .no_proxy()
+            .user_agent(config.user_agent.clone())
+            .pool_max_idle_per_host(2)
+            .build()
+            .map_err(|e| Error::Tls(format!("HTTP client: {e}")))?;
+        Ok(WebClient {
+            client,
+            policy,
+            http_port: config.http_port,
+            https_port: config.https_port,
+            max_aia_bytes: limits.max_aia_bytes,
+            aia_cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// `url` with the lab port filled in, when its host may be contacted; `None` otherwise.
+    fn prepare(&self, url: &str) -> Option<Url> {
+        let mut url = Url::parse(url).ok()?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return None;
+        }
+        match url.host()? {
+            url::Host::Ipv4(ip) => self.policy.check(IpAddr::V4(ip)).ok()?,
+            url::Host::Ipv6(ip) => self.policy.check(IpAddr::V6(ip)).ok()?,
+            url::Host::Domain(_) => {}
+        }
+        if url.port().is_none() {
+            let port = port_of(&url, self.http_port, self.https_port);
+            url.set_port(Some(port)).ok()?;
+        }
+        Some(url)
+    }
+
+    /// GET `url`, the body up to `cap` bytes; `None` on any failure or past the cap.
+    async fn get_capped(&self, url: Url, cap: usize) -> Option<Vec<u8>> {
+        let mut response = self.client.get(url).send().await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.ok()? {
+            if body.len() + chunk.len() > cap {
+                return None;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Some(body)
+    }
+
+    /// Whether the https copy of an http reference answers with a success status.
+    async fn https_copy_exists(&self, reference: &str) -> bool {
+        let Ok(mut url) = Url::parse(reference) else {
+            return false;
+        };
+        if url.scheme() != "http" || url.set_scheme("https").is_err() {
+            return false;
+        }
+        // As a browser upgrading it: port 80 becomes 443 (the lab's ports likewise).
+        if url.port() == Some(self.http_port) || url.port() == Some(80) {
+            let _ = url.set_port(None);
+        }
+        let Some(url) = self.prepare(url.as_str()) else {
+            return false;
+        };
+        match self.client.get(url).send().await {
+            Ok(r) => r.status().is_success(),
+            Err(_) => false,
+        }
+    }
+}
+
+impl AiaFetch for WebClient {
+    async fn fetch(&self, url: &str) -> Option<Vec<u8>> {
+        if let Some(hit) = self.aia_cache.lock().ok()?.get(url) {
+            return hit.as_deref().cloned();
+        }
+        let prepared = self.prepare(url)?;
+        let body = self.get_capped(prepared, self.max_aia_bytes).await;
+        if let Ok(mut cache) = self.aia_cache.lock() {
+            if cache.len() >= AIA_CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(url.to_owned(), body.clone().map(Arc::new));
+        }
+        body
     }
 }

@@ -372,8 +372,16 @@ fn walk_findings(o: &Observations, walk: &Outcome, out: &mut Vec<Finding>) -> bo
         }
         End::Failed { url, error } => {
             let same_as_site = url.scheme() == "https" && url.host_str() == Some(o.host.as_str());
-            // The site's own https endpoint failing is already reported.
-            if !same_as_site {
+            let probe_only = o
+                .https
+                .as_ref()
+                .is_some_and(|e| matches!(e.reach, Reach::ProbeOnly { .. }));
+            if same_as_site && probe_only {
+                // The redirect reaches an endpoint only the probe could talk to: a browser
+                // shows the padlock there, and the scanner could not look further.
+                forced = o.https.as_ref().is_some_and(Endpoint::ok) && walk.downgrade.is_none();
+            } else if !same_as_site {
+                // (The site's own https endpoint failing is already reported.)
                 let mut f = fetch_finding(url.as_str(), error, url.scheme() == "https");
                 if url.scheme() == "http" && f.code == Code::HttpUnreachable {
                     f.code = Code::NoHttpsRedirect;
@@ -846,6 +854,28 @@ mod tests {
                         Response::NotChecked,
                     ),
                     forced_walk(),
+                ),
+                true,
+                true,
+                vec![],
+            ),
+            (
+                "redirect to an endpoint only the probe speaks: forced",
+                obs(
+                    endpoint(
+                        Reach::ProbeOnly {
+                            cipher: "TLS_RSA_WITH_AES_128_CBC_SHA".into(),
+                        },
+                        good_chain(),
+                        Response::NotChecked,
+                    ),
+                    ended(
+                        End::Failed {
+                            url: url("https://a.gov.tw/"),
+                            error: FetchError::Tls("not spoken".into()),
+                        },
+                        2,
+                    ),
                 ),
                 true,
                 true,
