@@ -1,20 +1,377 @@
 //! `scanctl submit|status|watch|results|jobs|cancel`: the cluster, through a coordinator.
+//!
+//! Output discipline: what a script needs goes to stdout (the job id alone for `submit`,
+//! results for `results`); progress and messages go to stderr. Exit codes follow `main`:
+//! 2 for input errors and unknown jobs, 1 when the coordinator cannot be reached or the job
+//! was cancelled, 0 otherwise.
 
+use crate::UsageError;
+use crate::output::{Format, Sink};
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use model::SiteResult;
+use proto::v1::{self, scan_service_client::ScanServiceClient};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+use tonic::transport::Channel;
+
+/// Sites per SubmitJob message.
+const CHUNK: usize = 1000;
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Submit a site list to the coordinator (prints the job id).
+    /// Submit a site list to the cluster; prints the job id alone on stdout.
     Submit(SubmitArgs),
+    /// A job's progress now.
+    Status(JobArgs),
+    /// Follow a job's progress live; exits 0 when it is done.
+    Watch(JobArgs),
+    /// A job's per-site results (JSON Lines: the same objects as `scanctl scan`).
+    Results(ResultsArgs),
+    /// Every job the coordinator knows, newest first.
+    Jobs(Coordinator),
+    /// Cancel a job: its sites not scanned yet get a `scan_failed` "job cancelled" result.
+    Cancel(JobArgs),
+}
+
+#[derive(clap::Args, Clone)]
+pub struct Coordinator {
+    /// The coordinator's gRPC address.
+    #[arg(
+        long,
+        env = "SCANCTL_COORDINATOR",
+        default_value = "http://127.0.0.1:50051",
+        value_name = "URL"
+    )]
+    pub coordinator: String,
 }
 
 #[derive(clap::Args)]
 pub struct SubmitArgs {
-    pub file: std::path::PathBuf,
+    /// The site list: CSV `agency,category,parent,url` or one URL/host per line.
+    pub file: PathBuf,
+    /// A name for the job (default: the file name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A free-form label kept with the job.
+    #[arg(long, default_value = "")]
+    pub label: String,
+    /// Follow the job with a live progress bar until it is done.
+    #[arg(long)]
+    pub wait: bool,
+    /// Submit the valid lines even when some lines of the list are bad (they are listed).
+    #[arg(long)]
+    pub skip_invalid: bool,
+    #[command(flatten)]
+    pub coordinator: Coordinator,
+}
+
+#[derive(clap::Args)]
+pub struct JobArgs {
+    /// The job id `scanctl submit` printed.
+    pub job: String,
+    #[command(flatten)]
+    pub coordinator: Coordinator,
+}
+
+#[derive(clap::Args)]
+pub struct ResultsArgs {
+    /// The job id `scanctl submit` printed.
+    pub job: String,
+    /// Output format (default: a table on a terminal, JSON Lines otherwise).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Write results to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub coordinator: Coordinator,
 }
 
 pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
-        Command::Submit(_) => anyhow::bail!("the cluster commands are not built yet"),
+        Command::Submit(args) => submit(args).await,
+        Command::Status(args) => {
+            let mut client = connect(&args.coordinator.coordinator).await?;
+            let status = client
+                .get_job(v1::GetJobRequest {
+                    job_id: args.job.clone(),
+                })
+                .await
+                .map_err(|s| rpc_error(s, &args.coordinator.coordinator, &args.job))?
+                .into_inner();
+            println!("{}", describe(&status));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Watch(args) => watch(&args.coordinator.coordinator, &args.job, true).await,
+        Command::Results(args) => results(args).await,
+        Command::Jobs(args) => jobs(&args).await,
+        Command::Cancel(args) => {
+            let mut client = connect(&args.coordinator.coordinator).await?;
+            let status = client
+                .cancel_job(v1::CancelJobRequest {
+                    job_id: args.job.clone(),
+                })
+                .await
+                .map_err(|s| rpc_error(s, &args.coordinator.coordinator, &args.job))?
+                .into_inner();
+            eprintln!("scanctl: {}", describe(&status));
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// Connect to the coordinator, with a clear message when it is not there.
+async fn connect(url: &str) -> anyhow::Result<ScanServiceClient<Channel>> {
+    let endpoint = Channel::from_shared(url.to_owned())
+        .map_err(|e| UsageError(format!("--coordinator {url:?} is not a URL: {e}")))?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(3600));
+    let channel = endpoint.connect().await.map_err(|e| {
+        anyhow::anyhow!("cannot reach the coordinator at {url}: {}", root_cause(&e))
+    })?;
+    Ok(ScanServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024))
+}
+
+/// The innermost error text ("connection refused"), not tonic's "transport error".
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause: &(dyn std::error::Error + 'static) = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    let text = cause.to_string();
+    // "Connection refused (os error 111)" → "connection refused"
+    let text = text.split(" (os error").next().unwrap_or(&text).to_owned();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().collect::<String>() + chars.as_str(),
+        None => text,
+    }
+}
+
+/// A failed RPC in words, as a usage error (exit 2) when the job id is wrong.
+fn rpc_error(status: tonic::Status, url: &str, job: &str) -> anyhow::Error {
+    match status.code() {
+        tonic::Code::NotFound => {
+            UsageError(format!("no job {job:?} at the coordinator {url}")).into()
+        }
+        tonic::Code::InvalidArgument => UsageError(status.message().to_owned()).into(),
+        tonic::Code::Unavailable => {
+            anyhow::anyhow!(
+                "cannot reach the coordinator at {url}: {}",
+                status.message()
+            )
+        }
+        _ => anyhow::anyhow!("the coordinator at {url} answered: {}", status.message()),
+    }
+}
+
+async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
+    let list = crate::scan::read_list(&args.file, args.skip_invalid)?;
+    let url = args.coordinator.coordinator.clone();
+    let mut client = connect(&url).await?;
+    let name = args.name.clone().unwrap_or_else(|| {
+        args.file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    });
+    let header = v1::SubmitJobRequest {
+        part: Some(v1::submit_job_request::Part::Header(v1::JobHeader {
+            name,
+            options: Some(v1::JobOptions {
+                label: args.label.clone(),
+            }),
+        })),
+    };
+    let total = list.sites.len();
+    // Built lazily: only one chunk of wire messages exists at a time.
+    let sites = std::sync::Arc::new(list.sites);
+    let chunks = total.div_ceil(CHUNK);
+    let messages =
+        futures::stream::iter(std::iter::once(header).chain((0..chunks).map(move |i| {
+            v1::SubmitJobRequest {
+                part: Some(v1::submit_job_request::Part::Sites(v1::SiteChunk {
+                    sites: sites[i * CHUNK..((i + 1) * CHUNK).min(sites.len())]
+                        .iter()
+                        .map(v1::Site::from)
+                        .collect(),
+                })),
+            }
+        })));
+    let response = client
+        .submit_job(messages)
+        .await
+        .map_err(|s| rpc_error(s, &url, ""))?
+        .into_inner();
+    println!("{}", response.job_id);
+    eprintln!(
+        "scanctl: job {} submitted: {} sites in {} shards",
+        response.job_id, response.sites, response.shards
+    );
+    debug_assert_eq!(response.sites as usize, total);
+    if args.wait {
+        return watch(&url, &response.job_id, true).await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Follow a job until it ends: a progress bar on a terminal, a line per update otherwise.
+async fn watch(url: &str, job: &str, bar: bool) -> anyhow::Result<ExitCode> {
+    let mut client = connect(url).await?;
+    let mut stream = client
+        .watch_job(v1::WatchJobRequest {
+            job_id: job.to_owned(),
+            interval_ms: 0,
+        })
+        .await
+        .map_err(|s| rpc_error(s, url, job))?
+        .into_inner();
+    let terminal = bar && console::Term::stderr().is_term();
+    let progress = if terminal {
+        ProgressBar::new(0)
+    } else {
+        ProgressBar::hidden()
+    };
+    progress.set_style(
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} sites · {msg}",
+        )
+        .expect("valid template"),
+    );
+    progress.enable_steady_tick(Duration::from_millis(200));
+    let mut last: Option<v1::JobStatus> = None;
+    loop {
+        match stream.message().await {
+            Ok(Some(status)) => {
+                progress.set_length(status.total);
+                progress.set_position(status.done);
+                progress.set_message(format!(
+                    "{:.1}/s · {} in flight · {} queued · {} failed · {} workers",
+                    status.rate,
+                    status.in_flight,
+                    status.queued,
+                    status.failed,
+                    status.workers_active
+                ));
+                if !terminal {
+                    eprintln!("scanctl: {}", describe(&status));
+                }
+                last = Some(status);
+            }
+            Ok(None) => break,
+            Err(status) => {
+                progress.abandon();
+                return Err(rpc_error(status, url, job));
+            }
+        }
+    }
+    progress.finish_and_clear();
+    let Some(last) = last else {
+        anyhow::bail!("the coordinator at {url} ended the watch without any progress");
+    };
+    let state = v1::JobState::try_from(last.state).unwrap_or(v1::JobState::Unspecified);
+    eprintln!("scanctl: {}", describe(&last));
+    match state {
+        v1::JobState::Done => Ok(ExitCode::SUCCESS),
+        v1::JobState::Cancelled => {
+            eprintln!("scanctl: job {job} was cancelled");
+            Ok(ExitCode::from(1))
+        }
+        _ => anyhow::bail!(
+            "the watch of job {job} ended while it was {}",
+            state.label()
+        ),
+    }
+}
+
+async fn results(args: ResultsArgs) -> anyhow::Result<ExitCode> {
+    let url = &args.coordinator.coordinator;
+    let format = args
+        .format
+        .unwrap_or_else(|| Format::default_for(args.output.as_deref()));
+    let mut sink = Sink::open(format, args.output.as_ref())?;
+    let mut n = 0;
+    for result in fetch_results(url, &args.job).await? {
+        sink.push(result)?;
+        n += 1;
+    }
+    sink.finish()?;
+    eprintln!("scanctl: {n} results of job {}", args.job);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every result of a cluster job so far, in list order (for `results`, and for `report`
+/// and `diff` on a job).
+pub async fn fetch_results(url: &str, job: &str) -> anyhow::Result<Vec<SiteResult>> {
+    let mut client = connect(url).await?;
+    let mut stream = client
+        .stream_results(v1::StreamResultsRequest {
+            job_id: job.to_owned(),
+        })
+        .await
+        .map_err(|s| rpc_error(s, url, job))?
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(wire) = stream.message().await.map_err(|s| rpc_error(s, url, job))? {
+        let r = proto::IndexedResult::try_from(wire)
+            .with_context(|| format!("a result of job {job} from {url}"))?;
+        out.push(r.result);
+    }
+    Ok(out)
+}
+
+async fn jobs(c: &Coordinator) -> anyhow::Result<ExitCode> {
+    let mut client = connect(&c.coordinator).await?;
+    let list = client
+        .list_jobs(v1::ListJobsRequest {})
+        .await
+        .map_err(|s| rpc_error(s, &c.coordinator, ""))?
+        .into_inner();
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(["job", "name", "state", "done", "total", "failed", "created"]);
+    for j in &list.jobs {
+        let state = v1::JobState::try_from(j.state).unwrap_or(v1::JobState::Unspecified);
+        table.add_row([
+            j.job_id.clone(),
+            j.name.clone(),
+            state.label().to_owned(),
+            j.done.to_string(),
+            j.total.to_string(),
+            j.failed.to_string(),
+            unix_ms_text(j.created_unix_ms),
+        ]);
+    }
+    println!("{table}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn unix_ms_text(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// One line: `job ID (name): running · 120/300 done · 3 failed · 40 in flight · ...`.
+fn describe(s: &v1::JobStatus) -> String {
+    let state = v1::JobState::try_from(s.state).unwrap_or(v1::JobState::Unspecified);
+    format!(
+        "job {} ({}): {} · {}/{} done · {} failed · {} in flight · {} queued · {:.1} sites/s · {} workers",
+        s.job_id,
+        s.name,
+        state.label(),
+        s.done,
+        s.total,
+        s.failed,
+        s.in_flight,
+        s.queued,
+        s.rate,
+        s.workers_active
+    )
 }

@@ -113,10 +113,11 @@ async fn sweep(queue: queue::Queue, config: Config, clock: Clock, shutdown: Canc
         match queue.jobs().await {
             Ok(jobs) => {
                 for job in jobs {
-                    if job.state == queue::JobState::Cancelled && job.done < job.total {
-                        if let Err(e) = queue.fill_cancelled(&job.id, now).await {
-                            tracing::warn!(job = %job.id, "finishing a cancel: {e}");
-                        }
+                    if job.state == queue::JobState::Cancelled
+                        && job.done < job.total
+                        && let Err(e) = queue.fill_cancelled(&job.id, now).await
+                    {
+                        tracing::warn!(job = %job.id, "finishing a cancel: {e}");
                     }
                 }
             }

@@ -1,1 +1,364 @@
-//! (being built)
+//! A scan worker: takes shards of sites from the Redis queue, scans them with the engine,
+//! writes the results back and acknowledges the shards.
+//!
+//! # How it runs
+//! - Up to `shards_in_flight` shards are held at once, and their sites share one semaphore
+//!   of `concurrency` scans, so the configured concurrency is used even when a shard is
+//!   smaller than it or ends with a few slow sites.
+//! - New shards come from [`queue::Queue::take`] (round robin between running jobs); every
+//!   `reclaim_idle / 2` the worker also claims shards other workers left idle
+//!   ([`queue::Queue::reclaim`]) and ends those that exhausted their deliveries.
+//! - A background task sends a heartbeat and refreshes the idle time of the shards held, so
+//!   a live worker's long shard is never reclaimed from under it.
+//! - Results are written in batches (one round trip per batch); the last write of a shard
+//!   also acknowledges it. A redelivered shard only scans sites without a result.
+//! - Redis errors (a restart, a network cut) are logged and retried with backoff; nothing
+//!   held is dropped while retrying.
+//!
+//! # Stopping
+//! [`Worker::run`] stops taking shards when `stop` is cancelled, finishes the shards it
+//! holds, and returns. If `abort` is cancelled too (a second signal), it returns at once
+//! and the shards it held stay pending, to be reclaimed by another worker.
+
+use engine::Engine;
+use model::{Site, SiteResult};
+use queue::{Delivery, Queue};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// A source of "now"; production passes [`SystemTime::now`].
+pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Why the worker stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("scanning engine: {0}")]
+    Engine(#[from] engine::Error),
+    #[error("queue: {0}")]
+    Queue(#[from] queue::Error),
+}
+
+/// How the worker runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// This worker's consumer name in the queue: unique per worker process.
+    pub name: String,
+    /// Sites scanned at once, across all shards held.
+    pub concurrency: usize,
+    /// Shards held at once.
+    pub shards_in_flight: usize,
+    /// Shards idle this long are claimed from their (presumably dead) holder.
+    pub reclaim_idle: Duration,
+    /// Deliveries after which a shard's remaining sites get `scan_failed` results.
+    pub max_deliveries: u64,
+    /// Longest wait for a new shard per read.
+    pub poll: Duration,
+    /// Results written per round trip.
+    pub batch: usize,
+    /// TEST-ONLY fault injection: abort the process on taking a shard holding this host
+    /// (stands for "a shard that crashes its worker every time").
+    pub crash_on_host: Option<String>,
+}
+
+impl Config {
+    /// Defaults for a worker named `name` scanning `concurrency` sites at once.
+    pub fn new(name: impl Into<String>, concurrency: usize) -> Self {
+        Config {
+            name: name.into(),
+            concurrency: concurrency.max(1),
+            shards_in_flight: 4,
+            reclaim_idle: Duration::from_secs(30),
+            max_deliveries: 3,
+            poll: Duration::from_secs(2),
+            batch: 50,
+            crash_on_host: None,
+        }
+    }
+}
+
+/// A worker: the engine, two queue handles (one for blocking reads) and its configuration.
+pub struct Worker {
+    engine: Arc<Engine>,
+    /// For blocking reads of new shards only (they hold the connection while waiting).
+    reader: Queue,
+    /// For everything else.
+    queue: Queue,
+    config: Config,
+    clock: Clock,
+}
+
+/// Shards this worker holds, by stream entry, for the heartbeat to refresh.
+type Held = Arc<Mutex<HashMap<String, Delivery>>>;
+
+impl Worker {
+    pub fn new(
+        engine: Arc<Engine>,
+        reader: Queue,
+        queue: Queue,
+        config: Config,
+        clock: Clock,
+    ) -> Self {
+        Worker {
+            engine,
+            reader,
+            queue,
+            config,
+            clock,
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        unix_ms((self.clock)())
+    }
+
+    /// Take and scan shards until `stop`; then finish what is held (unless `abort`).
+    pub async fn run(self, stop: CancellationToken, abort: CancellationToken) -> Result<(), Error> {
+        let this = Arc::new(self);
+        let scans = Arc::new(Semaphore::new(this.config.concurrency));
+        let slots = Arc::new(Semaphore::new(this.config.shards_in_flight.max(1)));
+        let held: Held = Arc::default();
+        let mut shards = JoinSet::new();
+        let beat_stop = CancellationToken::new();
+        let beat = tokio::spawn(Arc::clone(&this).heartbeat(Arc::clone(&held), beat_stop.clone()));
+
+        let reclaim_every = (this.config.reclaim_idle / 2).max(Duration::from_millis(200));
+        let mut last_reclaim: Option<tokio::time::Instant> = None;
+        let mut backoff = Backoff::default();
+        let mut rotation = 0usize;
+        tracing::info!(worker = %this.config.name, concurrency = this.config.concurrency, "worker started");
+        while !stop.is_cancelled() {
+            // Reap finished shard tasks (a panic there is a bug: log it, keep going).
+            while let Some(done) = shards.try_join_next() {
+                if let Err(e) = done {
+                    tracing::error!("a shard task failed: {e}");
+                }
+            }
+            let free = slots.available_permits();
+            if free == 0 {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = slots.acquire() => continue,
+                }
+            }
+            let mut got = Vec::new();
+            if last_reclaim.is_none_or(|t| t.elapsed() >= reclaim_every) {
+                last_reclaim = Some(tokio::time::Instant::now());
+                match this
+                    .queue
+                    .reclaim(
+                        Some(&this.config.name),
+                        this.config.reclaim_idle,
+                        this.config.max_deliveries,
+                        free,
+                        this.now_ms(),
+                    )
+                    .await
+                {
+                    Ok(d) => got = d,
+                    Err(e) => {
+                        backoff.failed("reclaiming idle shards", &e, &stop).await;
+                        continue;
+                    }
+                }
+            }
+            if got.is_empty() {
+                let taken = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    r = this.reader.take(&this.config.name, free, rotation, this.config.poll) => r,
+                };
+                rotation = rotation.wrapping_add(1);
+                match taken {
+                    Ok(d) => got = d,
+                    Err(e) => {
+                        backoff.failed("taking shards", &e, &stop).await;
+                        continue;
+                    }
+                }
+            }
+            backoff.succeeded();
+            for d in got {
+                let permit = Arc::clone(&slots)
+                    .acquire_owned()
+                    .await
+                    .expect("the slot semaphore is never closed");
+                held.lock()
+                    .expect("held lock")
+                    .insert(d.entry.clone(), d.clone());
+                let worker = Arc::clone(&this);
+                let scans = Arc::clone(&scans);
+                let held = Arc::clone(&held);
+                let abort = abort.clone();
+                shards.spawn(async move {
+                    let entry = d.entry.clone();
+                    tokio::select! {
+                        _ = abort.cancelled() => {}
+                        _ = worker.process(d, scans) => {}
+                    }
+                    held.lock().expect("held lock").remove(&entry);
+                    drop(permit);
+                });
+            }
+        }
+        tracing::info!(
+            held = shards.len(),
+            "stopping: no new shards; finishing the shards held"
+        );
+        while let Some(done) = shards.join_next().await {
+            if let Err(e) = done {
+                tracing::error!("a shard task failed: {e}");
+            }
+        }
+        beat_stop.cancel();
+        let _ = beat.await;
+        tracing::info!("worker stopped");
+        Ok(())
+    }
+
+    /// Heartbeat and refresh the shards held, until `stop`.
+    async fn heartbeat(self: Arc<Self>, held: Held, stop: CancellationToken) {
+        let every = (self.config.reclaim_idle / 3)
+            .clamp(Duration::from_millis(200), Duration::from_secs(5));
+        loop {
+            let list: Vec<Delivery> = held.lock().expect("held lock").values().cloned().collect();
+            let now = self.now_ms();
+            if let Err(e) = self.queue.heartbeat(&self.config.name, now).await {
+                tracing::warn!("heartbeat: {e}");
+            } else if let Err(e) = self.queue.touch(&self.config.name, &list).await {
+                tracing::warn!("refreshing held shards: {e}");
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+
+    /// Scan one delivered shard and write its results; retries Redis until it answers.
+    async fn process(&self, d: Delivery, scans: Arc<Semaphore>) {
+        let work = self.retry("reading a shard", || self.queue.load(&d)).await;
+        if let Some(host) = &self.config.crash_on_host
+            && work.sites.iter().any(|(_, s)| &s.host == host)
+        {
+            tracing::error!(job = %d.job, shard = d.shard, host, "TEST-ONLY fault injection: aborting on this shard");
+            std::process::abort();
+        }
+        if work.state != queue::JobState::Running {
+            tracing::info!(job = %d.job, shard = d.shard, state = %work.state, "skipping a shard of a job that is not running");
+            self.retry("acknowledging a skipped shard", || {
+                self.queue.store(&d, &[], true, self.now_ms())
+            })
+            .await;
+            return;
+        }
+        tracing::debug!(job = %d.job, shard = d.shard, sites = work.sites.len(), deliveries = d.deliveries, "scanning a shard");
+        let mut tasks: JoinSet<(u64, SiteResult)> = JoinSet::new();
+        let mut sites: HashMap<tokio::task::Id, (u64, Site)> = HashMap::new();
+        for (index, site) in work.sites {
+            let permit = Arc::clone(&scans)
+                .acquire_owned()
+                .await
+                .expect("the scan semaphore is never closed");
+            let engine = Arc::clone(&self.engine);
+            let now = (self.clock)();
+            let task_site = site.clone();
+            let handle = tasks.spawn(async move {
+                let result = engine.scan(&task_site, now).await;
+                drop(permit);
+                (index, result)
+            });
+            sites.insert(handle.id(), (index, site));
+        }
+        let mut batch: Vec<(u64, SiteResult)> = Vec::new();
+        while let Some(joined) = tasks.join_next_with_id().await {
+            let (index, result) = match joined {
+                Ok((_, r)) => r,
+                // A panic in one site's scan must not lose the site: it becomes a result.
+                Err(e) => {
+                    let (index, site) =
+                        sites.get(&e.id()).cloned().expect("every task is recorded");
+                    (
+                        index,
+                        SiteResult::failed(&site, format!("the scanner failed on this site: {e}")),
+                    )
+                }
+            };
+            batch.push((index, result));
+            if batch.len() >= self.config.batch && !tasks.is_empty() {
+                let full = std::mem::take(&mut batch);
+                self.retry("writing results", || {
+                    self.queue.store(&d, &full, false, self.now_ms())
+                })
+                .await;
+            }
+        }
+        let stored = self
+            .retry("writing results and acknowledging", || {
+                self.queue.store(&d, &batch, true, self.now_ms())
+            })
+            .await;
+        if stored.job_finished {
+            tracing::info!(job = %d.job, "job complete");
+        }
+    }
+
+    /// Run `op` until it succeeds, backing off on errors (Redis restarting, network cut).
+    async fn retry<T, F, Fut>(&self, what: &str, mut op: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, queue::Error>>,
+    {
+        let mut backoff = Backoff::default();
+        loop {
+            match op().await {
+                Ok(v) => {
+                    if backoff.failures > 0 {
+                        tracing::info!("{what}: redis answers again");
+                    }
+                    return v;
+                }
+                Err(e) => backoff.failed(what, &e, &CancellationToken::new()).await,
+            }
+        }
+    }
+}
+
+/// Exponential backoff between 100 ms and 5 s, logging each failure.
+#[derive(Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    async fn failed(&mut self, what: &str, e: &queue::Error, stop: &CancellationToken) {
+        self.failures += 1;
+        let delay =
+            Duration::from_millis(100 * 2u64.pow(self.failures.min(6))).min(Duration::from_secs(5));
+        if e.is_transient() {
+            tracing::warn!("{what}: redis unavailable ({e}); retrying in {delay:?}");
+        } else {
+            tracing::error!("{what}: {e}; retrying in {delay:?}");
+        }
+        tokio::select! {
+            _ = stop.cancelled() => {}
+            _ = tokio::time::sleep(delay) => {}
+        }
+    }
+
+    fn succeeded(&mut self) {
+        if self.failures > 0 {
+            tracing::info!("redis answers again");
+        }
+        self.failures = 0;
+    }
+}

@@ -1,1 +1,118 @@
-fn main() {}
+//! `scan-worker`: takes shards from the Redis queue and scans them. The scan flags are those
+//! of `scanctl scan` (environment `SCAN_*`); the worker's own flags read `SCAN_WORKER_*`.
+
+use anyhow::Context;
+use clap::Parser;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio_util::sync::CancellationToken;
+
+/// A worker of the scan cluster: takes shards of sites from Redis, scans them, writes the
+/// results back. SIGTERM: stop taking work, finish what is held, exit 0 (a second SIGTERM
+/// exits at once and leaves the shards held to be reclaimed).
+#[derive(Parser)]
+#[command(name = "scan-worker", version)]
+struct Args {
+    /// The Redis holding the queue (redis://[:password@]host:port[/db]).
+    #[arg(
+        long,
+        env = "SCAN_WORKER_REDIS",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    redis: String,
+    /// This worker's name in the queue (default: HOSTNAME-PID); unique per process.
+    #[arg(long, env = "SCAN_WORKER_NAME")]
+    name: Option<String>,
+    /// Shards held at once (their sites share --concurrency).
+    #[arg(long, env = "SCAN_WORKER_SHARDS_IN_FLIGHT", default_value_t = 4)]
+    shards_in_flight: usize,
+    /// Claim shards another worker left idle this long (e.g. 30s).
+    #[arg(long, env = "SCAN_WORKER_RECLAIM_IDLE", default_value = "30s", value_parser = queue::parse_duration)]
+    reclaim_idle: Duration,
+    /// Deliveries of a shard before its remaining sites get `scan_failed` results.
+    #[arg(long, env = "SCAN_WORKER_MAX_DELIVERIES", default_value_t = 3)]
+    max_deliveries: u64,
+    /// Redis key prefix (must match the coordinator's).
+    #[arg(long, env = "SCAN_WORKER_REDIS_PREFIX", default_value = "govscan")]
+    redis_prefix: String,
+    /// TEST-ONLY fault injection: abort the process when taking a shard that holds this
+    /// host. Stands for "a shard that crashes its worker every time". Never set in production.
+    #[arg(long, env = "SCAN_WORKER_CRASH_ON_HOST", hide = true)]
+    crash_on_host: Option<String>,
+    #[command(flatten)]
+    scan: engine::flags::ScanFlags,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SCAN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let args = Args::parse();
+    let engine_config = args.scan.to_config().context("scan flags")?;
+    let engine =
+        Arc::new(engine::Engine::new(engine_config).context("cannot start the scanning engine")?);
+    let name = args.name.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .map(|h| h.trim().to_owned())
+            .ok()
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "worker".into());
+        format!("{host}-{}", std::process::id())
+    });
+    let mut config = worker::Config::new(name, args.scan.concurrency());
+    config.shards_in_flight = args.shards_in_flight.max(1);
+    config.reclaim_idle = args.reclaim_idle;
+    config.max_deliveries = args.max_deliveries.max(1);
+    config.crash_on_host = args.crash_on_host.clone();
+    let options = queue::ConnectOptions {
+        prefix: args.redis_prefix.clone(),
+        ..Default::default()
+    };
+    let reader_options = queue::ConnectOptions {
+        response_timeout: options.response_timeout + config.poll,
+        ..options.clone()
+    };
+    let reader = queue::Queue::connect(&args.redis, &reader_options)
+        .with_context(|| format!("redis URL {:?}", args.redis))?;
+    let queue = queue::Queue::connect(&args.redis, &options)?;
+    tracing::info!(name = %config.name, redis = %args.redis, "connecting");
+
+    let stop = CancellationToken::new();
+    let abort = CancellationToken::new();
+    {
+        let (stop, abort) = (stop.clone(), abort.clone());
+        tokio::spawn(async move {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("SIGTERM handler");
+            let mut signals = 0;
+            loop {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+                signals += 1;
+                if signals == 1 {
+                    tracing::info!(
+                        "signal: finishing the shards held, then exiting (signal again to exit now)"
+                    );
+                    stop.cancel();
+                } else {
+                    tracing::warn!("second signal: exiting now; held shards will be reclaimed");
+                    abort.cancel();
+                }
+            }
+        });
+    }
+    let clock: worker::Clock = Arc::new(SystemTime::now);
+    worker::Worker::new(engine, reader, queue, config, clock)
+        .run(stop, abort)
+        .await?;
+    Ok(())
+}
