@@ -4,8 +4,8 @@
 //! [`probe`] connects, sends one hand-built ClientHello offering exactly one version
 //! (TLS 1.0, 1.1 or 1.2) with the broad cipher list an older browser or SSLyze offers
 //! (ECDHE/DHE/RSA key exchange; AES-GCM, AES-CBC with SHA-1/SHA-256/SHA-384, ChaCha20,
-//! 3DES), SNI, supported_groups, ec_point_formats, signature_algorithms (TLS 1.2 only),
-//! renegotiation_info and extended_master_secret, then reads the server's first flight with
+//! 3DES), SNI, supported_groups, ec_point_formats, signature_algorithms (whatever the
+//! version: old servers ignore it, strict modern ones require it), renegotiation_info and extended_master_secret, then reads the server's first flight with
 //! [`tls_parser`]: the ServerHello tells the version and suite chosen, the Certificate
 //! message (sent in the clear up to TLS 1.2, possibly over several records) the chain.
 //!
@@ -342,11 +342,12 @@ fn client_hello(sni: &str, version: Version, random: &[u8; 32]) -> Vec<u8> {
     push_u16_prefixed(&mut groups, &u16s(GROUPS));
     push_extension(&mut extensions, 0x000a, &groups);
     push_extension(&mut extensions, 0x000b, &[1, 0]); // ec_point_formats: uncompressed
-    if version == Version::Tls12 {
-        let mut algorithms = Vec::new();
-        push_u16_prefixed(&mut algorithms, &u16s(SIGNATURE_ALGORITHMS));
-        push_extension(&mut extensions, 0x000d, &algorithms);
-    }
+    // Defined for TLS 1.2 but sent whatever the version: older servers ignore it, and
+    // modern ones (rustls) refuse a hello without it before looking at the version, which
+    // would hide their clearer protocol_version alert.
+    let mut algorithms = Vec::new();
+    push_u16_prefixed(&mut algorithms, &u16s(SIGNATURE_ALGORITHMS));
+    push_extension(&mut extensions, 0x000d, &algorithms);
     push_extension(&mut extensions, 0x0017, &[]); // extended_master_secret
     push_extension(&mut extensions, 0xff01, &[0]); // renegotiation_info, initial
 
@@ -448,8 +449,8 @@ mod tests {
         assert_eq!(ciphers, OFFERED_SUITES);
         assert!(exts.contains(&0x0000), "SNI missing: {exts:x?}");
         assert!(
-            !exts.contains(&0x000d),
-            "signature_algorithms is TLS 1.2 only"
+            exts.contains(&0x000d),
+            "signature_algorithms, for strict servers"
         );
         assert!(exts.contains(&0xff01));
         let sni = b"www.example.gov.tw";
@@ -457,7 +458,7 @@ mod tests {
     }
 
     #[test]
-    fn tls12_hello_carries_signature_algorithms_and_ip_hosts_get_no_sni() {
+    fn ip_hosts_get_no_sni() {
         let (version, _, exts) = parse_hello(&client_hello("127.0.0.1", Version::Tls12, &[0; 32]));
         assert_eq!(version, 0x0303);
         assert!(exts.contains(&0x000d));

@@ -1,0 +1,249 @@
+//! Test certificates: a CA hierarchy made with rcgen, and the weak certificates rcgen cannot
+//! make (SHA-1 signatures, RSA-1024 keys) made with the `openssl` command-line tool.
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
+};
+use rustls_pki_types::{CertificateDer, UnixTime};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// The "now" the judge tests run at (2026-03-01T00:00:00Z), so dates are fixed.
+pub const NOW_SECS: i64 = 1_772_323_200;
+pub const DAY: i64 = 86_400;
+
+pub fn now() -> UnixTime {
+    UnixTime::since_unix_epoch(Duration::from_secs(NOW_SECS as u64))
+}
+
+pub fn at(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(secs).unwrap()
+}
+
+/// A certificate authority: its certificate and what it needs to sign.
+pub struct Ca {
+    pub der: CertificateDer<'static>,
+    pub key: KeyPair,
+    params: CertificateParams,
+}
+
+impl Ca {
+    /// A self-signed root valid for years around [`NOW_SECS`].
+    pub fn root(name: &str) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let params = ca_params(name, None);
+        let der = params.self_signed(&key).unwrap().der().clone();
+        Ca { der, key, params }
+    }
+
+    /// An intermediate signed by `self`, optionally naming an AIA caIssuers URL for `self`.
+    pub fn intermediate(&self, name: &str, aia: Option<&str>) -> Ca {
+        self.intermediate_valid(name, aia, NOW_SECS - 365 * DAY, NOW_SECS + 5 * 365 * DAY)
+    }
+
+    pub fn intermediate_valid(&self, name: &str, aia: Option<&str>, nb: i64, na: i64) -> Ca {
+        let key = KeyPair::generate().unwrap();
+        let mut params = ca_params(name, aia);
+        params.not_before = at(nb);
+        params.not_after = at(na);
+        let der = params
+            .signed_by(&key, &self.issuer())
+            .unwrap()
+            .der()
+            .clone();
+        Ca { der, key, params }
+    }
+
+    pub fn issuer(&self) -> Issuer<'_, &KeyPair> {
+        Issuer::from_params(&self.params, &self.key)
+    }
+
+    /// A server certificate signed by `self`.
+    pub fn leaf(&self, spec: Leaf) -> CertificateDer<'static> {
+        let key = KeyPair::generate().unwrap();
+        spec.params()
+            .signed_by(&key, &self.issuer())
+            .unwrap()
+            .der()
+            .clone()
+    }
+
+    /// A server certificate and its key (PEM), signed by `self`.
+    pub fn leaf_with_key(&self, spec: Leaf) -> (CertificateDer<'static>, KeyPair) {
+        let key = KeyPair::generate().unwrap();
+        let der = spec
+            .params()
+            .signed_by(&key, &self.issuer())
+            .unwrap()
+            .der()
+            .clone();
+        (der, key)
+    }
+
+    pub fn pem(&self) -> String {
+        pem("CERTIFICATE", &self.der)
+    }
+}
+
+fn ca_params(name: &str, aia: Option<&str>) -> CertificateParams {
+    let mut params = CertificateParams::default();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params.distinguished_name.push(DnType::CommonName, name);
+    params
+        .distinguished_name
+        .push(DnType::OrganizationName, "Scan Test PKI");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.not_before = at(NOW_SECS - 3 * 365 * DAY);
+    params.not_after = at(NOW_SECS + 10 * 365 * DAY);
+    if let Some(url) = aia {
+        params.custom_extensions.push(aia_extension(url));
+    }
+    params
+}
+
+/// What a server certificate says.
+#[derive(Clone)]
+pub struct Leaf {
+    pub sans: Vec<String>,
+    pub cn: Option<String>,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub aia: Option<String>,
+}
+
+impl Leaf {
+    /// Valid for `host`, from a month before [`NOW_SECS`] to a year after.
+    pub fn for_host(host: &str) -> Leaf {
+        Leaf {
+            sans: vec![host.to_owned()],
+            cn: Some(host.to_owned()),
+            not_before: NOW_SECS - 30 * DAY,
+            not_after: NOW_SECS + 365 * DAY,
+            aia: None,
+        }
+    }
+
+    pub fn valid(mut self, not_before: i64, not_after: i64) -> Leaf {
+        self.not_before = not_before;
+        self.not_after = not_after;
+        self
+    }
+
+    pub fn aia(mut self, url: &str) -> Leaf {
+        self.aia = Some(url.to_owned());
+        self
+    }
+
+    fn params(&self) -> CertificateParams {
+        let mut params = CertificateParams::new(self.sans.clone()).unwrap();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        if let Some(cn) = &self.cn {
+            params
+                .distinguished_name
+                .push(DnType::CommonName, cn.as_str());
+        }
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.not_before = at(self.not_before);
+        params.not_after = at(self.not_after);
+        if let Some(url) = &self.aia {
+            params.custom_extensions.push(aia_extension(url));
+        }
+        params
+    }
+
+    /// A self-signed certificate with these names.
+    pub fn self_signed(&self) -> CertificateDer<'static> {
+        let key = KeyPair::generate().unwrap();
+        self.params().self_signed(&key).unwrap().der().clone()
+    }
+}
+
+/// The authorityInfoAccess extension with one caIssuers URL.
+fn aia_extension(url: &str) -> CustomExtension {
+    let ca_issuers = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
+    let location = der(0x86, url.as_bytes());
+    let description = der(0x30, &[&ca_issuers[..], &location].concat());
+    CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], der(0x30, &description))
+}
+
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let len = content.len();
+    if len < 0x80 {
+        out.push(len as u8);
+    } else if len < 0x100 {
+        out.extend_from_slice(&[0x81, len as u8]);
+    } else {
+        out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+pub fn pem(label: &str, der: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut b64 = String::new();
+    for chunk in der.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                b64.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// Run `openssl` in `dir`, failing the test with its stderr if it fails.
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the openssl command-line tool is installed");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The first certificate of a PEM file.
+pub fn read_pem_cert(path: &Path) -> CertificateDer<'static> {
+    let data = std::fs::read(path).unwrap();
+    rustls_pemfile::certs(&mut &data[..])
+        .next()
+        .unwrap()
+        .unwrap()
+}
+
+/// Write `ext.cnf` for a server certificate for `host`, for `openssl x509 -req -extfile`.
+pub fn server_ext(dir: &Path, host: &str) {
+    std::fs::write(
+        dir.join("server.cnf"),
+        format!(
+            "subjectAltName=DNS:{host}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
+    )
+    .unwrap();
+}

@@ -1,0 +1,332 @@
+//! `legacy::probe` and `tls::scanning_client_config` against real servers on 127.0.0.1:
+//! `openssl s_server` child processes (TLS 1.1 only; TLS 1.2 with AES128-SHA only), a
+//! tokio-rustls server (TLS 1.2/1.3), and a listener that never answers.
+
+use super::certs::{self, Ca, Leaf, openssl};
+use engine::legacy::{ProbeOutcome, Version, probe};
+use engine::tls::{self, TrustStore};
+use model::Code;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// An `openssl s_server` child, killed when dropped.
+struct SServer {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl SServer {
+    async fn start(dir: &Path, args: &[&str]) -> SServer {
+        let port = StdListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let accept = addr.to_string();
+        let child = Command::new("openssl")
+            .arg("s_server")
+            .args(["-accept", &accept, "-www"])
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the openssl command-line tool is installed");
+        let mut server = SServer { child, addr };
+        for _ in 0..200 {
+            if TcpStream::connect(addr).await.is_ok() {
+                return server;
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("openssl s_server {args:?} exited: {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("openssl s_server {args:?} never accepted on {addr}");
+    }
+}
+
+impl Drop for SServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A rustls server (TLS 1.2 and 1.3) serving `chain`, until the handle is dropped.
+struct RustlsServer {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RustlsServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn rustls_server(chain: Vec<CertificateDer<'static>>, key: &rcgen::KeyPair) -> RustlsServer {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            chain,
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            connections.spawn(async move {
+                let _ = acceptor.accept(stream).await;
+            });
+        }
+    });
+    RustlsServer { addr, task }
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+#[tokio::test]
+async fn a_tls11_only_server_accepts_tls11_and_refuses_tls12() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = Ca::root("Probe Root");
+    let inter = root.intermediate("Probe Intermediate", None);
+    let (leaf, key) = inter.leaf_with_key(Leaf::for_host("legacy.test"));
+    write(dir.path(), "c.pem", &certs::pem("CERTIFICATE", &leaf));
+    write(dir.path(), "chain.pem", &inter.pem());
+    write(dir.path(), "k.pem", &key.serialize_pem());
+    let server = SServer::start(
+        dir.path(),
+        &[
+            "-cert",
+            "c.pem",
+            "-key",
+            "k.pem",
+            "-cert_chain",
+            "chain.pem",
+            "-tls1_1",
+            "-cipher",
+            "DEFAULT:@SECLEVEL=0",
+        ],
+    )
+    .await;
+
+    let outcome = probe(server.addr, "legacy.test", Version::Tls11, TIMEOUT).await;
+    let ProbeOutcome::Accepted {
+        version,
+        cipher_name,
+        certificates,
+        ..
+    } = outcome
+    else {
+        panic!("TLS 1.1 not accepted: {outcome:?}");
+    };
+    assert_eq!(version, Version::Tls11);
+    assert!(cipher_name.is_some());
+    assert_eq!(certificates, vec![leaf, inter.der.clone()]);
+
+    let outcome = probe(server.addr, "legacy.test", Version::Tls12, TIMEOUT).await;
+    assert!(matches!(outcome, ProbeOutcome::Rejected(_)), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn an_aes128_sha_only_server_is_found_where_rustls_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl(
+        d,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "k.pem",
+            "-out",
+            "c.pem",
+            "-days",
+            "90",
+            "-subj",
+            "/CN=rsa-kx.test",
+            "-addext",
+            "subjectAltName=DNS:rsa-kx.test",
+        ],
+    );
+    let cert = certs::read_pem_cert(&d.join("c.pem"));
+    let server = SServer::start(
+        d,
+        &[
+            "-cert",
+            "c.pem",
+            "-key",
+            "k.pem",
+            "-tls1_2",
+            "-cipher",
+            "AES128-SHA",
+        ],
+    )
+    .await;
+
+    let outcome = probe(server.addr, "rsa-kx.test", Version::Tls12, TIMEOUT).await;
+    assert_eq!(
+        outcome,
+        ProbeOutcome::Accepted {
+            version: Version::Tls12,
+            cipher: 0x002f,
+            cipher_name: Some("TLS_RSA_WITH_AES_128_CBC_SHA".into()),
+            certificates: vec![cert.clone()],
+        }
+    );
+
+    // rustls cannot complete this handshake: that is why the probe exists.
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    let connector = tokio_rustls::TlsConnector::from(tls::scanning_client_config());
+    let name = ServerName::try_from("rsa-kx.test").unwrap();
+    assert!(connector.connect(name, tcp).await.is_err());
+
+    // The chain the probe saw can be judged: here, a self-signed certificate.
+    let store = TrustStore::new(&[]).unwrap();
+    let v = tls::judge(&[cert], "rsa-kx.test", UnixTime::now(), &store, &NoAia).await;
+    assert_eq!(
+        v.findings.iter().map(|f| f.code).collect::<Vec<_>>(),
+        vec![Code::CertSelfSigned]
+    );
+}
+
+struct NoAia;
+
+impl tls::AiaFetch for NoAia {
+    async fn fetch(&self, _url: &str) -> Option<Vec<u8>> {
+        None
+    }
+}
+
+#[tokio::test]
+async fn a_rustls_server_refuses_tls11_and_accepts_tls12() {
+    let root = Ca::root("Rustls Root");
+    let inter = root.intermediate("Rustls Intermediate", None);
+    let (leaf, key) = inter.leaf_with_key(Leaf::for_host("modern.test"));
+    let server = rustls_server(vec![leaf.clone(), inter.der.clone()], &key).await;
+
+    let outcome = probe(server.addr, "modern.test", Version::Tls11, TIMEOUT).await;
+    assert!(
+        matches!(&outcome, ProbeOutcome::Rejected(why) if why.contains("protocol_version")),
+        "{outcome:?}"
+    );
+    let outcome = probe(server.addr, "modern.test", Version::Tls10, TIMEOUT).await;
+    assert!(matches!(outcome, ProbeOutcome::Rejected(_)), "{outcome:?}");
+
+    let outcome = probe(server.addr, "modern.test", Version::Tls12, TIMEOUT).await;
+    let ProbeOutcome::Accepted {
+        version,
+        cipher,
+        certificates,
+        ..
+    } = outcome
+    else {
+        panic!("TLS 1.2 not accepted: {outcome:?}");
+    };
+    assert_eq!(version, Version::Tls12);
+    assert!(
+        [0xc02b, 0xc02c, 0xcca9].contains(&cipher),
+        "an ECDHE-ECDSA AEAD suite: {cipher:#x}"
+    );
+    assert_eq!(certificates, vec![leaf.clone(), inter.der.clone()]);
+
+    // The scanning client completes the handshake whatever the chain, and sees it.
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    let connector = tokio_rustls::TlsConnector::from(tls::scanning_client_config());
+    let tls_stream = connector
+        .connect(ServerName::try_from("modern.test").unwrap(), tcp)
+        .await
+        .expect("handshake with an untrusted chain completes");
+    let (_, conn) = tls_stream.get_ref();
+    assert_eq!(
+        conn.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_3)
+    );
+    assert_eq!(
+        conn.peer_certificates().unwrap(),
+        &[leaf, inter.der.clone()]
+    );
+    assert!(Arc::ptr_eq(
+        &tls::scanning_client_config(),
+        &tls::scanning_client_config()
+    ));
+}
+
+#[tokio::test]
+async fn a_certificate_message_over_several_records_is_reassembled_within_the_cap() {
+    let root = Ca::root("Big Root");
+    let inter = root.intermediate("Big Intermediate", None);
+    let (leaf, key) = inter.leaf_with_key(Leaf::for_host("big.test"));
+    // About 20 KiB of chain: more than one 16 KiB record.
+    let chain: Vec<_> = std::iter::once(leaf.clone())
+        .chain(std::iter::repeat_n(inter.der.clone(), 40))
+        .collect();
+    let server = rustls_server(chain.clone(), &key).await;
+    let outcome = probe(server.addr, "big.test", Version::Tls12, TIMEOUT).await;
+    let ProbeOutcome::Accepted { certificates, .. } = outcome else {
+        panic!("not accepted: {outcome:?}");
+    };
+    assert_eq!(certificates, chain);
+
+    // Past the 128 KiB cap the probe stops reading and says so.
+    let huge: Vec<_> = std::iter::once(leaf)
+        .chain(std::iter::repeat_n(inter.der.clone(), 400))
+        .collect();
+    let server = rustls_server(huge, &key).await;
+    let outcome = probe(server.addr, "big.test", Version::Tls12, TIMEOUT).await;
+    assert!(matches!(outcome, ProbeOutcome::NoAnswer(_)), "{outcome:?}");
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_no_answer() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let outcome = probe(
+        addr,
+        "silent.test",
+        Version::Tls12,
+        Duration::from_millis(300),
+    )
+    .await;
+    assert!(
+        matches!(&outcome, ProbeOutcome::NoAnswer(why) if why.contains("no answer within")),
+        "{outcome:?}"
+    );
+    holder.abort();
+
+    // Nothing listening at all: also no answer, not a rejection.
+    let closed = StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let outcome = probe(closed, "closed.test", Version::Tls12, TIMEOUT).await;
+    assert!(matches!(outcome, ProbeOutcome::NoAnswer(_)), "{outcome:?}");
+}
