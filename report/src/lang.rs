@@ -159,6 +159,8 @@ pub struct Labels {
     pub nothing: &'static str,
     pub level: &'static str,
     pub parent: &'static str,
+    /// `：` in Chinese, `: ` in English.
+    pub colon: &'static str,
 }
 
 static ZH_TW: Labels = Labels {
@@ -211,6 +213,7 @@ static ZH_TW: Labels = Labels {
     nothing: "無",
     level: "層級",
     parent: "上級機關",
+    colon: "：",
 };
 
 static EN: Labels = Labels {
@@ -263,6 +266,7 @@ static EN: Labels = Labels {
     nothing: "none",
     level: "Level",
     parent: "Parent",
+    colon: ": ",
 };
 
 /// The words for one code.

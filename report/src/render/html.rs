@@ -43,13 +43,16 @@ th, td { border: 1px solid var(--line); padding: .4rem .6rem; text-align: left; 
 th { background: #f6f8fa; white-space: nowrap; }
 td.n, th.n { text-align: right; white-space: nowrap; }
 tr.total td { font-weight: 700; background: #f6f8fa; }
-.bars { display: grid; gap: .75rem; }
-.bar-row { display: grid; grid-template-columns: minmax(6rem, 12rem) 1fr; gap: .25rem 1rem; align-items: center; }
+.bars { display: grid; gap: .9rem; }
+.bar-row { display: grid; grid-template-columns: minmax(6rem, 12rem) 1fr minmax(9rem, auto); gap: .2rem 1rem; align-items: center; }
 .bar-name { font-weight: 600; grid-row: span 2; }
-.bar { position: relative; height: 1.4rem; background: #eaeef2; border-radius: .2rem; overflow: hidden; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.bar { height: 1.1rem; background: #eaeef2; border-radius: .2rem; overflow: hidden; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 .bar span { display: block; height: 100%; background: var(--ok); -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 .bar.forced span { background: var(--forced); }
-.bar b { position: absolute; left: .4rem; top: 0; font-size: .8rem; line-height: 1.4rem; font-weight: 600; color: #1f2328; text-shadow: 0 0 2px #fff, 0 0 2px #fff; }
+.bar-value { font-size: .85rem; white-space: nowrap; font-variant-numeric: tabular-nums; }
+.bar-value b { display: inline-block; min-width: 4.2em; text-align: right; }
+.swatch { display: inline-block; width: .7em; height: .7em; border-radius: .15em; background: var(--ok); margin-right: .3em; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+.swatch.forced { background: var(--forced); }
 td.agency { white-space: nowrap; }
 .depth-1 { padding-left: 1.6rem; } .depth-2 { padding-left: 2.8rem; } .depth-3 { padding-left: 4rem; } .depth-4 { padding-left: 5.2rem; } .depth-deep { padding-left: 6.4rem; }
 .sev-error { color: var(--bad); font-weight: 600; } .sev-warning { color: var(--warn); font-weight: 600; } .sev-info { color: var(--muted); }
@@ -59,7 +62,7 @@ td.agency { white-space: nowrap; }
 .site .state { margin: .2rem 0 .4rem; color: var(--muted); }
 .site ul { margin: 0; padding-left: 1.2rem; }
 .site li { margin: .3rem 0; }
-.detail { overflow-wrap: anywhere; color: #1f2328; }
+.detail { display: block; overflow-wrap: anywhere; font-size: .9rem; color: #424a53; }
 .fix { display: block; }
 .fix strong { color: var(--forced); }
 code { font-family: ui-monospace, "SFMono-Regular", Consolas, monospace; font-size: .85em; background: #f6f8fa; padding: 0 .2em; border-radius: .2em; }
@@ -68,8 +71,8 @@ footer { margin: 2.5rem 0 1rem; color: var(--muted); font-size: .85rem; }
   main { padding: .6rem; }
   h1 { font-size: 1.3rem; }
   th, td { padding: .3rem .4rem; font-size: .9rem; }
-  .bar-row { grid-template-columns: 1fr; }
-  .bar-name { grid-row: auto; }
+  .bar-row { grid-template-columns: 1fr auto; }
+  .bar-name { grid-row: auto; grid-column: 1 / -1; }
 }
 @media print {
   body { font-size: 10pt; }
@@ -165,16 +168,14 @@ fn bars(report: &Report, lang: Lang) -> String {
         let _ = writeln!(
             s,
             "<div class=\"bar-row\"><div class=\"bar-name\">{}</div>\
-             <div class=\"bar\" role=\"img\" aria-label=\"{} {}\"><span style=\"width:{}\"></span><b>{} {}</b></div>\
-             <div class=\"bar forced\" role=\"img\" aria-label=\"{} {}\"><span style=\"width:{}\"></span><b>{} {}</b></div></div>",
+             <div class=\"bar\" aria-hidden=\"true\"><span style=\"width:{}\"></span></div>\
+             <div class=\"bar-value\"><i class=\"swatch\"></i>{} <b>{}</b></div>\
+             <div class=\"bar forced\" aria-hidden=\"true\"><span style=\"width:{}\"></span></div>\
+             <div class=\"bar-value\"><i class=\"swatch forced\"></i>{} <b>{}</b></div></div>",
             esc(&name),
-            esc(l.ratio),
-            esc(&row.ratio.to_string()),
             width(row.ratio),
             esc(l.ratio),
             esc(&row.ratio.to_string()),
-            esc(l.forced_ratio),
-            esc(&row.forced_ratio.to_string()),
             width(row.forced_ratio),
             esc(l.forced_ratio),
             esc(&row.forced_ratio.to_string()),
@@ -250,7 +251,7 @@ fn failing_site(site: &FailingSite, lang: Lang) -> String {
     let l = lang.labels();
     let mut s = format!(
         "<article class=\"site\"><h3>{} · <span class=\"url\">{}</span></h3>\
-         <p class=\"state\">{}：{} · {}：{} · {}</p><ul>",
+         <p class=\"state\">{}{c}{} · {}{c}{} · {}</p><ul>",
         esc(&lang.agency_name(&site.agency)),
         esc(&site.url),
         esc(l.adopted),
@@ -258,6 +259,7 @@ fn failing_site(site: &FailingSite, lang: Lang) -> String {
         esc(l.forced),
         esc(lang.yes_no(site.forced_https)),
         esc(&lang.group_name(&site.category)),
+        c = l.colon,
     );
     if site.findings.is_empty() {
         let _ = write!(s, "<li>{}</li>", esc(l.no_finding));
@@ -265,8 +267,8 @@ fn failing_site(site: &FailingSite, lang: Lang) -> String {
     for f in &site.findings {
         let _ = write!(
             s,
-            "<li><code>{}</code> <span class=\"sev-{}\">{}</span> {}<br><span class=\"detail\">{}</span>\
-             <span class=\"fix\"><strong>{}：</strong>{}</span></li>",
+            "<li><code>{}</code> <span class=\"sev-{}\">{}</span> {}<span class=\"detail\">{}</span>\
+             <span class=\"fix\"><strong>{}{c}</strong>{}</span></li>",
             esc(f.code.as_str()),
             f.severity.as_str(),
             esc(lang.severity(f.severity)),
@@ -274,6 +276,7 @@ fn failing_site(site: &FailingSite, lang: Lang) -> String {
             esc(&f.detail),
             esc(l.fix),
             esc(lang.fix(f.code)),
+            c = l.colon,
         );
     }
     s.push_str("</ul></article>\n");
@@ -315,17 +318,23 @@ fn notes(report: &Report, lang: Lang) -> String {
 pub(super) fn report(report: &Report, lang: Lang, by: By) -> String {
     let l = lang.labels();
     let mut body = format!("<h1>{}</h1>\n", esc(l.title));
-    if let (Some(from), Some(to)) = (&report.scanned_from, &report.scanned_to) {
+    if let Some(when) = super::scanned(report) {
         let _ = writeln!(
             body,
-            "<p class=\"meta\">{}：{} – {}</p>",
+            "<p class=\"meta\">{}{}{}</p>",
             esc(l.scanned),
-            esc(from),
-            esc(to)
+            l.colon,
+            esc(&when)
         );
     }
     if let Some(a) = &report.agency_filter {
-        let _ = writeln!(body, "<p class=\"meta\">{}：{}</p>", esc(l.filter), esc(a));
+        let _ = writeln!(
+            body,
+            "<p class=\"meta\">{}{}{}</p>",
+            esc(l.filter),
+            l.colon,
+            esc(a)
+        );
     }
     let (ndc, bars, tree, findings, failing) = (
         ndc(report, lang),

@@ -118,6 +118,15 @@ pub(crate) fn clean(s: &str) -> String {
         .collect()
 }
 
+/// When the scan ran: one time, or the first and last.
+pub(crate) fn scanned(report: &Report) -> Option<String> {
+    match (&report.scanned_from, &report.scanned_to) {
+        (Some(from), Some(to)) if from == to => Some(from.clone()),
+        (Some(from), Some(to)) => Some(format!("{from} – {to}")),
+        _ => None,
+    }
+}
+
 /// A signed change, `+3`, `-1` or `0`.
 pub(crate) fn signed(n: i64) -> String {
     if n > 0 {

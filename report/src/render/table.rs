@@ -170,8 +170,8 @@ pub(super) fn report(report: &Report, r: &Render) -> String {
     let l = r.lang.labels();
     let mut out = String::new();
     let _ = writeln!(out, "# {}", l.title);
-    if let (Some(from), Some(to)) = (&report.scanned_from, &report.scanned_to) {
-        let _ = writeln!(out, "{}: {} – {}", l.scanned, clean(from), clean(to));
+    if let Some(when) = super::scanned(report) {
+        let _ = writeln!(out, "{}: {}", l.scanned, clean(&when));
     }
     if let Some(a) = &report.agency_filter {
         let _ = writeln!(out, "{}: {}", l.filter, clean(a));
