@@ -89,8 +89,10 @@ pub(crate) static CHAIN_ALGS: &[&dyn SignatureVerificationAlgorithm] = &[
 ];
 
 /// Handshake signature algorithms: the ring provider's, with RSA PKCS#1 accepting 1024-bit
-/// keys so that a server with a weak RSA key still completes the handshake and is reported
-/// as `cert_weak_key` rather than as a failed handshake.
+/// keys, so that a TLS 1.2 server with a weak RSA key that signs with PKCS#1 completes the
+/// handshake and is reported as `cert_weak_key`. (RSA-PSS, which ring verifies only from
+/// 2048 bits, and TLS 1.3 still fail on such a key; the engine's legacy probe then sees the
+/// chain.)
 static HANDSHAKE_ALGS: WebPkiSupportedAlgorithms = WebPkiSupportedAlgorithms {
     all: CHAIN_ALGS,
     mapping: &[
