@@ -1,0 +1,642 @@
+//! `Engine::scan` against real servers on loopback: a DNS responder the engine asks through
+//! `Config::dns_server`, plain HTTP and rustls HTTPS servers with certificates made here
+//! (rcgen), each site on its own 127.77.N.x address, on ports the lab chooses.
+//!
+//! The engine's own focused cases; the full farm of behaviours lives in `tests/farm`.
+
+use engine::{Config, Engine, Limits};
+use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
+use hickory_resolver::proto::rr::rdata::A;
+use hickory_resolver::proto::rr::{RData, Record, RecordType};
+use model::{Code, HopKind, Site, SiteResult};
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+
+/// What a test server answers to one request.
+#[derive(Clone)]
+struct Reply {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+}
+
+type Handler = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
+
+fn redirect(status: u16, to: &str) -> Handler {
+    let to = to.to_owned();
+    Arc::new(move |_| Reply {
+        status,
+        headers: vec![("Location", to.clone())],
+        body: String::new(),
+    })
+}
+
+fn page(body: &str, headers: &[(&'static str, &str)]) -> Handler {
+    let body = body.to_owned();
+    let headers: Vec<_> = headers.iter().map(|(k, v)| (*k, v.to_string())).collect();
+    Arc::new(move |_| Reply {
+        status: 200,
+        headers: headers.clone(),
+        body: body.clone(),
+    })
+}
+
+fn routes(table: &[(&str, Handler)]) -> Handler {
+    let table: HashMap<String, Handler> = table
+        .iter()
+        .map(|(p, h)| (p.to_string(), Arc::clone(h)))
+        .collect();
+    Arc::new(move |path| match table.get(path) {
+        Some(h) => h(path),
+        None => Reply {
+            status: 404,
+            headers: vec![],
+            body: "not found".into(),
+        },
+    })
+}
+
+const HSTS_YEAR: (&str, &str) = ("Strict-Transport-Security", "max-age=31536000");
+const HTML: (&str, &str) = ("Content-Type", "text/html; charset=utf-8");
+
+/// How a site's https port behaves.
+enum Https {
+    /// A certificate for these names, signed by the lab CA, and a handler.
+    Serve(Vec<&'static str>, Handler),
+    /// Accept TCP and never answer the handshake.
+    Stall,
+}
+
+/// A lab: DNS, a CA, and sites on 127.77.N.x sharing one http and one https port.
+struct Lab {
+    net: u8,
+    next: u8,
+    dns: SocketAddr,
+    names: Arc<Mutex<HashMap<String, Ipv4Addr>>>,
+    ca: CertifiedIssuer<'static, KeyPair>,
+    http_port: u16,
+    https_port: u16,
+    /// TCP connections accepted by any server of the lab.
+    connections: Arc<AtomicUsize>,
+    /// TLS handshakes completed by any https server of the lab.
+    handshakes: Arc<AtomicUsize>,
+}
+
+impl Lab {
+    async fn new(net: u8) -> Lab {
+        let names: Arc<Mutex<HashMap<String, Ipv4Addr>>> = Arc::default();
+        let socket = UdpSocket::bind((Ipv4Addr::new(127, 77, net, 1), 0))
+            .await
+            .unwrap();
+        let dns = socket.local_addr().unwrap();
+        tokio::spawn(serve_dns(socket, Arc::clone(&names)));
+
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, format!("Engine Test Root {net}"));
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+
+        // The lab's ports: free on the lab's first address, so free on the others of its /24.
+        let probe_http = std::net::TcpListener::bind((Ipv4Addr::new(127, 77, net, 1), 0)).unwrap();
+        let probe_https = std::net::TcpListener::bind((Ipv4Addr::new(127, 77, net, 1), 0)).unwrap();
+        let http_port = probe_http.local_addr().unwrap().port();
+        let https_port = probe_https.local_addr().unwrap().port();
+        drop((probe_http, probe_https));
+        Lab {
+            net,
+            next: 10,
+            dns,
+            names,
+            ca,
+            http_port,
+            https_port,
+            connections: Arc::default(),
+            handshakes: Arc::default(),
+        }
+    }
+
+    fn config(&self) -> Config {
+        Config {
+            dns_server: Some(self.dns),
+            extra_roots: vec![self.ca.der().clone()],
+            allow_private_targets: true,
+            http_port: self.http_port,
+            https_port: self.https_port,
+            probe_legacy: true,
+            check_https_copies: true,
+            limits: Limits {
+                connect_timeout: Duration::from_secs(2),
+                tls_timeout: Duration::from_secs(1),
+                response_timeout: Duration::from_secs(3),
+                dns_timeout: Duration::from_secs(2),
+                site_timeout: Duration::from_secs(20),
+                ..Limits::default()
+            },
+            ..Config::default()
+        }
+    }
+
+    fn engine(&self) -> Engine {
+        Engine::new(self.config()).unwrap()
+    }
+
+    /// Put `host` on the next address with the given servers.
+    async fn site(&mut self, host: &str, http: Option<Handler>, https: Option<Https>) -> Ipv4Addr {
+        let ip = Ipv4Addr::new(127, 77, self.net, self.next);
+        self.next += 1;
+        self.names.lock().unwrap().insert(format!("{host}."), ip);
+        if let Some(handler) = http {
+            let listener = TcpListener::bind((ip, self.http_port)).await.unwrap();
+            tokio::spawn(serve_http(
+                listener,
+                None,
+                handler,
+                Arc::clone(&self.connections),
+                Arc::default(),
+            ));
+        }
+        match https {
+            None => {}
+            Some(Https::Serve(names, handler)) => {
+                let listener = TcpListener::bind((ip, self.https_port)).await.unwrap();
+                let tls = self.server_config(&names);
+                tokio::spawn(serve_http(
+                    listener,
+                    Some(tls),
+                    handler,
+                    Arc::clone(&self.connections),
+                    Arc::clone(&self.handshakes),
+                ));
+            }
+            Some(Https::Stall) => {
+                let listener = TcpListener::bind((ip, self.https_port)).await.unwrap();
+                let connections = Arc::clone(&self.connections);
+                tokio::spawn(async move {
+                    let mut held = Vec::new();
+                    while let Ok((stream, _)) = listener.accept().await {
+                        connections.fetch_add(1, Ordering::SeqCst);
+                        held.push(stream);
+                    }
+                });
+            }
+        }
+        ip
+    }
+
+    fn server_config(&self, names: &[&str]) -> Arc<rustls::ServerConfig> {
+        let key = KeyPair::generate().unwrap();
+        let mut params =
+            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + time::Duration::days(200);
+        let leaf = params.signed_by(&key, &self.ca).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(leaf.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap();
+        Arc::new(config)
+    }
+}
+
+/// A DNS responder: A records from `names`, NXDOMAIN for unknown names, empty AAAA.
+async fn serve_dns(socket: UdpSocket, names: Arc<Mutex<HashMap<String, Ipv4Addr>>>) {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
+            return;
+        };
+        let Ok(query) = Message::from_vec(&buf[..n]) else {
+            continue;
+        };
+        let mut reply = Message::new();
+        reply
+            .set_id(query.id())
+            .set_message_type(MessageType::Response)
+            .set_op_code(query.op_code())
+            .set_authoritative(true)
+            .set_recursion_desired(query.recursion_desired())
+            .set_recursion_available(true);
+        for q in query.queries() {
+            reply.add_query(q.clone());
+            let name = q.name().to_ascii().to_ascii_lowercase();
+            match names.lock().unwrap().get(&name) {
+                None => {
+                    reply.set_response_code(ResponseCode::NXDomain);
+                }
+                Some(ip) if q.query_type() == RecordType::A => {
+                    reply.add_answer(Record::from_rdata(q.name().clone(), 60, RData::A(A(*ip))));
+                }
+                Some(_) => {}
+            }
+        }
+        if let Ok(bytes) = reply.to_vec() {
+            let _ = socket.send_to(&bytes, peer).await;
+        }
+    }
+}
+
+/// An HTTP/1.1 server (over TLS when `tls` is given): one request per connection.
+async fn serve_http(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    handler: Handler,
+    connections: Arc<AtomicUsize>,
+    handshakes: Arc<AtomicUsize>,
+) {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    while let Ok((stream, _)) = listener.accept().await {
+        connections.fetch_add(1, Ordering::SeqCst);
+        let handler = Arc::clone(&handler);
+        let acceptor = acceptor.clone();
+        let handshakes = Arc::clone(&handshakes);
+        tokio::spawn(async move {
+            match acceptor {
+                None => answer(stream, &handler).await,
+                Some(a) => {
+                    if let Ok(tls) = a.accept(stream).await {
+                        handshakes.fetch_add(1, Ordering::SeqCst);
+                        answer(tls, &handler).await;
+                    }
+                }
+            }
+        });
+    }
+}
+
+async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut s: S,
+    handler: &Handler,
+) {
+    let mut head = Vec::new();
+    let mut buf = [0u8; 2048];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+        match s.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let reply = handler(&path);
+    let mut out = format!(
+        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+        reply.status,
+        reply.body.len()
+    );
+    for (k, v) in &reply.headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.push_str(&reply.body);
+    let _ = s.write_all(out.as_bytes()).await;
+    let _ = s.shutdown().await;
+}
+
+async fn scan(engine: &Engine, host: &str) -> SiteResult {
+    let site = Site::parse(host).unwrap();
+    engine.scan(&site, SystemTime::now()).await
+}
+
+fn codes(r: &SiteResult) -> Vec<Code> {
+    r.codes()
+}
+
+#[tokio::test]
+async fn a_valid_forced_site_is_adopted_with_one_handshake() {
+    let mut lab = Lab::new(1).await;
+    let ip = lab
+        .site(
+            "good.gov.test",
+            Some(redirect(301, "https://good.gov.test/")),
+            Some(Https::Serve(
+                vec!["good.gov.test"],
+                page("<html><body>ok</body></html>", &[HSTS_YEAR, HTML]),
+            )),
+        )
+        .await;
+    let r = scan(&lab.engine(), "good.gov.test").await;
+    assert_eq!(codes(&r), vec![], "{:#?}", r.findings);
+    assert!(r.https_ok && r.forced_https);
+    assert_eq!(r.addresses, vec![ip.to_string()]);
+    assert_eq!(r.trust_store, "mozilla+ca-file");
+    let https = r.https.as_ref().unwrap();
+    assert_eq!(https.protocol.as_deref(), Some("TLSv1.3"));
+    assert_eq!(https.status, Some(200));
+    assert_eq!(https.hsts_max_age, Some(31_536_000));
+    assert_eq!(https.chain.len(), 1);
+    assert!(https.legacy_protocols.is_empty());
+    assert_eq!(r.redirects.len(), 2);
+    assert_eq!(r.redirects[0].status, Some(301));
+    assert_eq!(r.redirects[0].via, Some(HopKind::Http));
+    assert_eq!(r.final_url.as_deref(), Some("https://good.gov.test/"));
+    assert!(!r.scanned_at.is_empty());
+    // The walk landed on the https endpoint already examined: no second handshake.
+    assert_eq!(lab.handshakes.load(Ordering::SeqCst), 1);
+    let mixed = r.mixed_content.as_ref().unwrap();
+    assert_eq!(
+        mixed.active.count + mixed.passive.count + mixed.forms.count,
+        0
+    );
+}
+
+#[tokio::test]
+async fn http_only_https_without_redirect_and_nxdomain() {
+    let mut lab = Lab::new(2).await;
+    lab.site("plain.gov.test", Some(page("<p>hi</p>", &[HTML])), None)
+        .await;
+    lab.site(
+        "noredirect.gov.test",
+        Some(page("<p>hi</p>", &[HTML])),
+        Some(Https::Serve(
+            vec!["noredirect.gov.test"],
+            page("<p>hi</p>", &[HTML]),
+        )),
+    )
+    .await;
+    let engine = lab.engine();
+
+    let r = scan(&engine, "plain.gov.test").await;
+    assert_eq!(
+        codes(&r),
+        vec![Code::HttpsUnreachable, Code::NoHttpsRedirect],
+        "{:#?}",
+        r.findings
+    );
+    assert!(!r.https_ok && !r.forced_https);
+
+    let r = scan(&engine, "noredirect.gov.test").await;
+    assert_eq!(
+        codes(&r),
+        vec![Code::HstsMissing, Code::NoHttpsRedirect],
+        "{:#?}",
+        r.findings
+    );
+    assert!(r.https_ok && !r.forced_https);
+
+    let r = scan(&engine, "missing.gov.test").await;
+    assert_eq!(codes(&r), vec![Code::DnsNxdomain]);
+    assert!(r.https.is_none() && r.redirects.is_empty());
+}
+
+#[tokio::test]
+async fn downgrades_and_loops_are_not_forced() {
+    let mut lab = Lab::new(3).await;
+    lab.site(
+        "down.gov.test",
+        Some(routes(&[
+            ("/", redirect(301, "https://down.gov.test/")),
+            ("/plain", page("<p>plain</p>", &[HTML])),
+        ])),
+        Some(Https::Serve(
+            vec!["down.gov.test"],
+            Arc::new(|_| Reply {
+                status: 302,
+                headers: vec![
+                    ("Location", "http://down.gov.test/plain".into()),
+                    ("Strict-Transport-Security", "max-age=31536000".into()),
+                ],
+                body: String::new(),
+            }),
+        )),
+    )
+    .await;
+    lab.site(
+        "loop.gov.test",
+        Some(routes(&[
+            ("/", redirect(302, "/a")),
+            ("/a", redirect(302, "http://loop.gov.test/")),
+        ])),
+        Some(Https::Serve(
+            vec!["loop.gov.test"],
+            page("<p>ok</p>", &[HSTS_YEAR, HTML]),
+        )),
+    )
+    .await;
+    let engine = lab.engine();
+
+    let r = scan(&engine, "down.gov.test").await;
+    assert!(!r.https_ok && !r.forced_https, "{:#?}", r.findings);
+    assert!(r.has(Code::RedirectDowngrade), "{:#?}", r.findings);
+    assert_eq!(r.final_url.as_deref(), Some("http://down.gov.test/plain"));
+
+    let r = scan(&engine, "loop.gov.test").await;
+    assert_eq!(codes(&r), vec![Code::RedirectLoop], "{:#?}", r.findings);
+    assert!(r.https_ok && !r.forced_https);
+}
+
+#[tokio::test]
+async fn a_redirect_to_another_host_is_judged_on_that_host() {
+    let mut lab = Lab::new(4).await;
+    for (apex, www_names) in [
+        ("apex.gov.test", vec!["www.apex.gov.test"]),
+        ("wrong.gov.test", vec!["elsewhere.gov.test"]),
+    ] {
+        let www = format!("www.{apex}");
+        lab.site(
+            apex,
+            Some(redirect(301, &format!("https://{www}/"))),
+            Some(Https::Serve(
+                vec![if apex.starts_with("apex") {
+                    "apex.gov.test"
+                } else {
+                    "wrong.gov.test"
+                }],
+                page("<p>apex</p>", &[HSTS_YEAR, HTML]),
+            )),
+        )
+        .await;
+        lab.site(
+            &www,
+            None,
+            Some(Https::Serve(
+                www_names,
+                page(
+                    r#"<img src="http://www.apex.gov.test/a.png">"#,
+                    &[HSTS_YEAR, HTML],
+                ),
+            )),
+        )
+        .await;
+    }
+    let engine = lab.engine();
+
+    let r = scan(&engine, "apex.gov.test").await;
+    assert!(r.https_ok && r.forced_https, "{:#?}", r.findings);
+    assert_eq!(r.final_url.as_deref(), Some("https://www.apex.gov.test/"));
+    // The final page is the site's www sibling: its mixed content is the site's.
+    assert_eq!(
+        codes(&r),
+        vec![Code::MixedContentPassive],
+        "{:#?}",
+        r.findings
+    );
+    let mixed = r.mixed_content.as_ref().unwrap();
+    assert_eq!(mixed.page, "https://www.apex.gov.test/");
+
+    let r = scan(&engine, "wrong.gov.test").await;
+    assert!(r.https_ok && !r.forced_https, "{:#?}", r.findings);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.code == Code::CertHostnameMismatch)
+        .expect("the target's mismatch is reported");
+    assert!(
+        f.detail.contains("https://www.wrong.gov.test/"),
+        "{}",
+        f.detail
+    );
+}
+
+#[tokio::test]
+async fn meta_refresh_and_mixed_content() {
+    let mut lab = Lab::new(5).await;
+    lab.site(
+        "meta.gov.test",
+        Some(page(
+            r#"<html><head><meta http-equiv="refresh" content="0; url=https://meta.gov.test/"></head></html>"#,
+            &[HTML],
+        )),
+        Some(Https::Serve(
+            vec!["meta.gov.test"],
+            routes(&[
+                (
+                    "/",
+                    page(
+                        r#"<html><body>
+                        <script src="http://meta.gov.test/app.js"></script>
+                        <img src="http://meta.gov.test/logo.png">
+                        <img src="http://meta.gov.test/gone.png">
+                        <form action="http://meta.gov.test/post"></form>
+                        </body></html>"#,
+                        &[HSTS_YEAR, HTML],
+                    ),
+                ),
+                ("/logo.png", page("png", &[("Content-Type", "image/png")])),
+            ]),
+        )),
+    )
+    .await;
+    let r = scan(&lab.engine(), "meta.gov.test").await;
+    assert!(r.https_ok && r.forced_https, "{:#?}", r.findings);
+    assert_eq!(
+        codes(&r),
+        vec![
+            Code::RedirectMetaRefresh,
+            Code::MixedContentActive,
+            Code::MixedContentPassive,
+            Code::InsecureForm
+        ],
+        "{:#?}",
+        r.findings
+    );
+    assert_eq!(r.redirects[0].via, Some(HopKind::MetaRefresh));
+    let mixed = r.mixed_content.as_ref().unwrap();
+    let available: HashMap<&str, Option<bool>> = mixed
+        .passive
+        .samples
+        .iter()
+        .map(|s| (s.url.as_str(), s.https_available))
+        .collect();
+    assert_eq!(available["http://meta.gov.test/logo.png"], Some(true));
+    assert_eq!(available["http://meta.gov.test/gone.png"], Some(false));
+}
+
+#[tokio::test]
+async fn private_targets_are_refused_without_a_connection() {
+    let mut lab = Lab::new(6).await;
+    lab.site(
+        "good.gov.test",
+        Some(redirect(301, "https://good.gov.test/")),
+        Some(Https::Serve(
+            vec!["good.gov.test"],
+            page("<p>ok</p>", &[HSTS_YEAR, HTML]),
+        )),
+    )
+    .await;
+    let mut config = lab.config();
+    config.allow_private_targets = false;
+    let engine = Engine::new(config).unwrap();
+    let r = scan(&engine, "good.gov.test").await;
+    assert_eq!(codes(&r), vec![Code::TargetPrivate], "{:#?}", r.findings);
+    assert!(
+        r.findings[0].detail.contains("loopback"),
+        "{}",
+        r.findings[0].detail
+    );
+    assert!(!r.https_ok && !r.forced_https);
+    assert_eq!(lab.connections.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_handshake_that_never_finishes_is_a_timeout() {
+    let mut lab = Lab::new(7).await;
+    lab.site(
+        "stall.gov.test",
+        Some(redirect(301, "https://stall.gov.test/")),
+        Some(Https::Stall),
+    )
+    .await;
+    let r = scan(&lab.engine(), "stall.gov.test").await;
+    assert_eq!(codes(&r), vec![Code::Timeout], "{:#?}", r.findings);
+    assert!(!r.https_ok && !r.forced_https);
+}
+
+#[tokio::test]
+async fn scan_stream_returns_one_result_per_site() {
+    use futures::StreamExt;
+    let mut lab = Lab::new(8).await;
+    for i in 0..5 {
+        let host = format!("s{i}.gov.test");
+        lab.site(
+            &host,
+            Some(redirect(301, &format!("https://{host}/"))),
+            Some(Https::Serve(
+                vec![Box::leak(host.clone().into_boxed_str())],
+                page("<p>ok</p>", &[HSTS_YEAR, HTML]),
+            )),
+        )
+        .await;
+    }
+    let engine = Arc::new(lab.engine());
+    let sites: Vec<Site> = (0..5)
+        .map(|i| Site::parse(&format!("s{i}.gov.test")).unwrap())
+        .collect();
+    let results: Vec<SiteResult> = engine
+        .scan_stream(futures::stream::iter(sites), 2)
+        .collect()
+        .await;
+    assert_eq!(results.len(), 5);
+    let mut hosts: Vec<&str> = results.iter().map(|r| r.host.as_str()).collect();
+    hosts.sort();
+    assert_eq!(
+        hosts,
+        vec![
+            "s0.gov.test",
+            "s1.gov.test",
+            "s2.gov.test",
+            "s3.gov.test",
+            "s4.gov.test"
+        ]
+    );
+    assert!(
+        results.iter().all(|r| r.https_ok && r.forced_https),
+        "{results:#?}"
+    );
+}
