@@ -16,7 +16,8 @@ use std::process::ExitCode;
 pub struct ReportArgs {
     /// The results: JSON Lines of `scanctl scan --format jsonl`, one site a line.
     pub results: Option<PathBuf>,
-    /// table, csv, json or html [default: from the --output extension, else table]
+    /// table, csv, json or html [default: from the --output extension; else a table on a
+    /// terminal, JSON otherwise]
     #[arg(long)]
     pub format: Option<Format>,
     /// zh-TW (the NDC's headings) or en.
@@ -42,7 +43,8 @@ pub struct DiffArgs {
     pub old: String,
     /// The newer results file (JSON Lines).
     pub new: String,
-    /// table, csv, json or html [default: from the --output extension, else table]
+    /// table, csv, json or html [default: from the --output extension; else a table on a
+    /// terminal, JSON otherwise]
     #[arg(long)]
     pub format: Option<Format>,
     /// zh-TW or en.
@@ -129,8 +131,13 @@ fn parse_results(path: &Path, bytes: &[u8]) -> Result<Vec<SiteResult>, String> {
     Ok(results)
 }
 
-/// The format asked for; else the one the output file's extension names; else a table.
+/// The format asked for; else the one the output file's extension names; else a table on a
+/// terminal and JSON otherwise (as `scanctl scan` does).
 fn format_for(asked: Option<Format>, output: Option<&Path>) -> Format {
+    default_format(asked, output, console::Term::stdout().is_term())
+}
+
+fn default_format(asked: Option<Format>, output: Option<&Path>, stdout_is_term: bool) -> Format {
     if let Some(f) = asked {
         return f;
     }
@@ -142,7 +149,9 @@ fn format_for(asked: Option<Format>, output: Option<&Path>) -> Format {
         Some("csv") => Format::Csv,
         Some("json") => Format::Json,
         Some("html" | "htm") => Format::Html,
-        _ => Format::Table,
+        Some(_) => Format::Table,
+        None if output.is_none() && !stdout_is_term => Format::Json,
+        None => Format::Table,
     }
 }
 
@@ -188,13 +197,17 @@ mod tests {
     }
 
     #[test]
-    fn the_format_follows_the_output_extension() {
-        assert_eq!(format_for(None, Some(Path::new("r.CSV"))), Format::Csv);
-        assert_eq!(format_for(None, Some(Path::new("r.html"))), Format::Html);
-        assert_eq!(format_for(None, None), Format::Table);
+    fn the_format_follows_the_output_extension_then_the_terminal() {
+        let f = default_format;
+        assert_eq!(f(None, Some(Path::new("r.CSV")), true), Format::Csv);
+        assert_eq!(f(None, Some(Path::new("r.html")), false), Format::Html);
+        assert_eq!(f(None, Some(Path::new("r.txt")), false), Format::Table);
+        assert_eq!(f(None, None, true), Format::Table);
+        assert_eq!(f(None, None, false), Format::Json);
         assert_eq!(
-            format_for(Some(Format::Json), Some(Path::new("r.csv"))),
+            f(Some(Format::Json), Some(Path::new("r.csv")), true),
             Format::Json
         );
+        assert_eq!(f(Some(Format::Table), None, false), Format::Table);
     }
 }

@@ -39,7 +39,8 @@ pub struct Report {
     /// The earliest and latest `scanned_at` of the results (RFC 3339), when present.
     pub scanned_from: Option<String>,
     pub scanned_to: Option<String>,
-    /// The NDC table: one row per `category`, in the order the groups first appear.
+    /// The NDC table: one row per `category`; the document's groups (二級機關, 三級機關,
+    /// 縣市政府) first in its order, then the others in the order they first appear.
     pub groups: Vec<GroupRow>,
     /// The total row (合計).
     pub total: Row,
@@ -172,6 +173,23 @@ pub const FINDING_ORDER: &[Code] = &[
     Code::CertExpiringSoon,
 ];
 
+/// The groups of the document, in its order; other groups follow in order of appearance.
+pub const DOCUMENT_GROUPS: &[&str] = &["二級機關", "三級機關", "縣市政府"];
+
+/// The distinct groups of `categories`: the document's first, in its order, then the others
+/// in order of first appearance.
+pub fn group_order<'a>(categories: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = HashSet::new();
+    let mut out: Vec<&str> = categories.into_iter().filter(|c| seen.insert(*c)).collect();
+    out.sort_by_key(|g| {
+        DOCUMENT_GROUPS
+            .iter()
+            .position(|d| d == g)
+            .unwrap_or(DOCUMENT_GROUPS.len())
+    });
+    out
+}
+
 /// Every code in report order.
 pub fn codes_in_report_order() -> Vec<Code> {
     let mut out = FINDING_ORDER.to_vec();
@@ -218,15 +236,18 @@ impl Report {
         };
 
         // The NDC table.
-        let mut group_index: HashMap<&str, usize> = HashMap::new();
-        let mut groups: Vec<(String, Counts)> = Vec::new();
+        let names = group_order(sites.iter().map(|r| r.category.as_str()));
+        let group_index: HashMap<&str, usize> =
+            names.iter().enumerate().map(|(i, g)| (*g, i)).collect();
+        let mut groups: Vec<(String, Counts)> = names
+            .iter()
+            .map(|g| ((*g).to_owned(), Counts::default()))
+            .collect();
         let mut total = Counts::default();
         for r in &sites {
-            let g = *group_index.entry(r.category.as_str()).or_insert_with(|| {
-                groups.push((r.category.clone(), Counts::default()));
-                groups.len() - 1
-            });
-            groups[g].1.add_site(r.https_ok, r.forced_https);
+            groups[group_index[r.category.as_str()]]
+                .1
+                .add_site(r.https_ok, r.forced_https);
             total.add_site(r.https_ok, r.forced_https);
         }
 

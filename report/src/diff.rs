@@ -4,7 +4,7 @@
 //! Sites are matched by their `url` (the entry of the site list); when a file lists a URL
 //! twice, its first result counts.
 
-use crate::build::{Row, codes_in_report_order};
+use crate::build::{Row, codes_in_report_order, group_order};
 use crate::ratio::Counts;
 use model::{Code, SiteResult};
 use serde::Serialize;
@@ -13,7 +13,8 @@ use std::collections::{BTreeSet, HashMap};
 /// What changed between two scans.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Diff {
-    /// Per `category`: the groups of the old scan in order, then the new ones.
+    /// Per `category`: the document's groups in its order, then the others as they appear
+    /// in the old scan, then the new one.
     pub groups: Vec<GroupChange>,
     pub total: GroupChange,
     /// Sites in both scans that gained adopted or forced and lost neither.
@@ -122,8 +123,7 @@ impl Diff {
         let mut order = Vec::new();
         let old_counts = group_counts(&old_sites, &mut order);
         let new_counts = group_counts(&new_sites, &mut order);
-        let mut seen = BTreeSet::new();
-        order.retain(|g| seen.insert(*g));
+        let order = group_order(order);
         let (mut old_total, mut new_total) = (Counts::default(), Counts::default());
         let groups = order
             .iter()

@@ -1000,3 +1000,38 @@ fn the_diff_finds_fixed_broke_appeared_and_disappeared() {
     let html = d.render(Format::Html, &r(Lang::En, By::Category));
     assert!(html.contains("<html lang=\"en\">") && html.contains("fixed (2)"));
 }
+
+#[test]
+fn the_documents_groups_come_first_in_its_order() {
+    let results = vec![
+        site("https://a/", "A", "縣市政府", "", true, true, &[]),
+        site("https://b/", "B", "國營事業", "", true, true, &[]),
+        site(
+            "https://c/",
+            "C",
+            "二級機關",
+            "",
+            false,
+            false,
+            &[Code::CertExpired],
+        ),
+        site("https://d/", "D", "", "", true, false, &[]),
+    ];
+    let report = Report::build(&results, &Options::default()).unwrap();
+    let groups: Vec<&str> = report.groups.iter().map(|g| g.group.as_str()).collect();
+    assert_eq!(groups, ["二級機關", "縣市政府", "國營事業", ""]);
+    let expired = &report.findings[0];
+    assert_eq!(
+        expired
+            .per_group
+            .iter()
+            .map(|g| g.sites)
+            .collect::<Vec<_>>(),
+        [1, 0, 0, 0]
+    );
+    let rows = md_rows(&render(&report, Format::Table, Lang::En, By::Category));
+    assert_eq!(rows[4], ["(uncategorised)", "1", "1", "0", "100.00%"]);
+    let d = Diff::between(&results[2..], &results[..2]);
+    let groups: Vec<&str> = d.groups.iter().map(|g| g.group.as_str()).collect();
+    assert_eq!(groups, ["二級機關", "縣市政府", "", "國營事業"]);
+}

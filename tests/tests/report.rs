@@ -130,8 +130,8 @@ fn report_renders_the_documents_table_in_every_format() {
     write_jsonl(&results, &the_document());
     let results = results.to_str().unwrap();
 
-    // Terminal table (the default), zh-TW (the default language).
-    let table = stdout_ok(&["report", results]);
+    // Terminal table, zh-TW (the default language).
+    let table = stdout_ok(&["report", results, "--format", "table"]);
     let rows = md_rows(&table);
     for (i, expected) in ZH_ROWS.iter().enumerate() {
         assert_eq!(rows[i], expected, "{table}");
@@ -149,6 +149,10 @@ fn report_renders_the_documents_table_in_every_format() {
         ]
     );
     assert_eq!(md_rows(&en)[4], ["Total", "169", "124", "74", "73.37%"]);
+
+    // Not a terminal and no --format: JSON, as `scanctl scan` does.
+    let piped: Value = serde_json::from_str(&stdout_ok(&["report", results])).unwrap();
+    assert_eq!(piped["total"]["count"], 169);
 
     // CSV: UTF-8 with a BOM, CRLF, exact cells.
     let csv = stdout_ok(&["report", results, "--format", "csv"]);
@@ -197,12 +201,12 @@ fn report_renders_the_documents_table_in_every_format() {
 
     // The agency tree and the filter.
     let tree = md_rows(&stdout_ok(&[
-        "report", results, "--by", "agency", "--lang", "en",
+        "report", results, "--format", "table", "--by", "agency", "--lang", "en",
     ]));
     assert_eq!(tree[1], ["行政院", "147", "115", "71", "78.23%"]);
     assert_eq!(tree[2], ["└ second0", "117", "86", "53", "73.50%"]);
     let sub = md_rows(&stdout_ok(&[
-        "report", results, "--agency", "second0", "--lang", "en",
+        "report", results, "--format", "table", "--agency", "second0", "--lang", "en",
     ]));
     assert_eq!(sub[1], ["二級機關", "1", "1", "1", "100.00%"]);
     assert_eq!(sub[2], ["三級機關", "116", "85", "52", "73.28%"]);
@@ -274,7 +278,7 @@ fn diff_tells_what_got_fixed_and_what_broke() {
     write_jsonl(&n, &new);
     let (o, n) = (o.to_str().unwrap(), n.to_str().unwrap());
 
-    let table = stdout_ok(&["diff", o, n, "--lang", "en"]);
+    let table = stdout_ok(&["diff", o, n, "--format", "table", "--lang", "en"]);
     let rows = md_rows(&table);
     assert_eq!(
         rows[1],
