@@ -160,6 +160,7 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
                 Secure::OpenSsl {
                     cert: Cert::Valid,
                     mode: OpenSslMode::LegacyOnly,
+                    page: None,
                 },
             )
             .describe("openssl s_server speaking TLS 1.1 only")
@@ -172,6 +173,7 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
                 Secure::OpenSsl {
                     cert: Cert::Valid,
                     mode: OpenSslMode::LegacyBeside12,
+                    page: None,
                 },
             )
             .describe("openssl s_server accepting TLS 1.0 to 1.2 (status page, no HSTS)")
@@ -180,16 +182,21 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
         .site(
             "tls12-rsa-cbc.gov.test",
             SiteSpec::new(
-                Plain::to_https(),
+                Plain::Serve(Routes::always(Reply::redirect(
+                    301,
+                    "https://{host}/index.html",
+                ))),
                 Secure::OpenSsl {
                     cert: Cert::Rsa,
                     mode: OpenSslMode::Tls12Cipher("AES128-SHA"),
+                    page: Some(Page::home()),
                 },
             )
+            .path("/index.html")
             .describe(
-                "TLS 1.2 with only AES128-SHA (rustls lacks it; browsers connect); no HSTS",
+                "TLS 1.2 with only AES128-SHA (rustls lacks it; browsers connect), page with HSTS at /index.html",
             )
-            .expect(Expect::forced(&[HstsMissing])),
+            .expect(Expect::clean()),
         )
         .site(
             "not-tls.gov.test",
@@ -256,8 +263,8 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
                 },
             )
             .shared(HTTP)
-            .describe("http -> https, whose page redirects back to http")
-            .expect(Expect::broken(&[RedirectDowngrade])),
+            .describe("http -> https, whose 301 (no HSTS) sends the visitor back to http")
+            .expect(Expect::broken(&[RedirectDowngrade, HstsMissing])),
         )
         .site(
             "moved.gov.test",

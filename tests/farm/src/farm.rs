@@ -203,6 +203,7 @@ impl FarmBuilder {
             tracker: TaskTracker::new(),
             permits: Arc::new(Semaphore::new(self.max_connections)),
             latency: self.latency,
+            accepted: Default::default(),
         };
         let mut farm = Farm {
             sites: Vec::new(),
@@ -266,11 +267,21 @@ impl FarmBuilder {
                     }),
                     &shared,
                 ),
-                Kind::OpenSsl(host, cert, mode) => {
+                Kind::OpenSsl(host, cert, mode, page) => {
                     let leaf = pki.issue(cert, std::slice::from_ref(host), &aia_url)?;
                     let files = pki.files_for(&leaf, &format!("s_server-{i}"))?;
                     let log = dir.join(format!("s_server-{i}.log"));
-                    let child = serve::openssl_server(https_addr, *mode, &files, &log).await?;
+                    let docroot = match page {
+                        Some((path, page)) => Some(openssl_docroot(
+                            &dir.join(format!("s_server-{i}")),
+                            path,
+                            page,
+                        )?),
+                        None => None,
+                    };
+                    let child =
+                        serve::openssl_server(https_addr, *mode, &files, &log, docroot.as_deref())
+                            .await?;
                     farm.children.push(child);
                 }
             }
@@ -294,6 +305,32 @@ impl FarmBuilder {
         );
         Ok(farm)
     }
+}
+
+/// A directory for `openssl s_server -HTTP` holding `page` as a complete HTTP response at
+/// `path` (which must name a file, not `/`).
+fn openssl_docroot(dir: &Path, path: &str, page: &crate::spec::Page) -> Result<PathBuf, Error> {
+    let file = path.trim_start_matches('/');
+    if file.is_empty() || file.contains("..") || file.contains('?') {
+        return Err(Error::Spec(format!(
+            "openssl can serve a page only at a file path, not {path:?}"
+        )));
+    }
+    let target = dir.join(file);
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
+    }
+    let mut response =
+        String::from("HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n");
+    if let Some(h) = &page.hsts {
+        response.push_str(&format!("Strict-Transport-Security: {h}\r\n"));
+    }
+    response.push_str("\r\n");
+    response.push_str(&page.html);
+    std::fs::write(&target, response)
+        .map_err(|e| Error::io(format!("write {}", target.display()), e))?;
+    Ok(dir.to_owned())
 }
 
 /// Issue the certificates of one address: one leaf for every `Cert::Valid` name together,
@@ -333,7 +370,13 @@ enum Kind {
     Closed,
     Silent,
     Serve(HashMap<String, Routes>),
-    OpenSsl(String, Cert, crate::spec::OpenSslMode),
+    /// Host, certificate, mode, and the (path, page) served in `-HTTP` mode.
+    OpenSsl(
+        String,
+        Cert,
+        crate::spec::OpenSslMode,
+        Option<(String, crate::spec::Page)>,
+    ),
     /// Plain HTTP where TLS is expected.
     PlainHttp(HashMap<String, Routes>),
 }
@@ -424,7 +467,7 @@ impl Plan {
             };
             let mut site = FarmSite {
                 host: host.clone(),
-                url: format!("https://{host}/"),
+                url: format!("https://{host}{}", spec.path),
                 agency,
                 category,
                 parent,
@@ -482,13 +525,14 @@ impl Plan {
                     }
                     addr.https = Kind::PlainHttp(HashMap::from([(host.clone(), routes.clone())]));
                 }
-                Secure::OpenSsl { cert, mode } => {
+                Secure::OpenSsl { cert, mode, page } => {
                     if !first {
                         return Err(Error::Spec(format!(
                             "{host}: an openssl site needs an address of its own"
                         )));
                     }
-                    addr.https = Kind::OpenSsl(host.clone(), cert.clone(), *mode);
+                    let page = page.as_ref().map(|p| (spec.path.clone(), p.clone()));
+                    addr.https = Kind::OpenSsl(host.clone(), cert.clone(), *mode, page);
                 }
             }
             sites.push(site);
@@ -564,6 +608,14 @@ impl Farm {
     /// The ports sites are served on: (http, https).
     pub fn ports(&self) -> (u16, u16) {
         (self.http_port, self.https_port)
+    }
+
+    /// Connections the farm's own listeners accepted so far (HTTP, HTTPS, silent; not the
+    /// `openssl s_server` children nor DNS) — to prove a scan contacted nothing.
+    pub fn connections_accepted(&self) -> u64 {
+        self.shared
+            .accepted
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn sites(&self) -> &[FarmSite] {

@@ -40,6 +40,8 @@ pub(crate) struct Shared {
     pub tracker: TaskTracker,
     pub permits: Arc<Semaphore>,
     pub latency: Duration,
+    /// Connections accepted so far, all listeners together.
+    pub accepted: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The sites of one address, by host.
@@ -108,6 +110,8 @@ where
                     }
                 },
             };
+            s.accepted
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let fut = handle(stream);
             let cancel = s.cancel.clone();
             s.tracker.spawn(async move {
@@ -233,11 +237,21 @@ pub(crate) async fn openssl_server(
     mode: OpenSslMode,
     files: &(std::path::PathBuf, std::path::PathBuf, std::path::PathBuf),
     log: &Path,
+    docroot: Option<&Path>,
 ) -> Result<tokio::process::Child, Error> {
     let accept = addr.to_string();
     let mut cmd = tokio::process::Command::new("openssl");
-    cmd.args(["s_server", "-accept", &accept, "-www", "-quiet"])
-        .arg("-cert")
+    cmd.args(["s_server", "-accept", &accept, "-quiet"]);
+    match docroot {
+        // Files there are complete HTTP responses.
+        Some(dir) => {
+            cmd.arg("-HTTP").current_dir(dir);
+        }
+        None => {
+            cmd.arg("-www");
+        }
+    }
+    cmd.arg("-cert")
         .arg(&files.0)
         .arg("-cert_chain")
         .arg(&files.1)

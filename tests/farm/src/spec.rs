@@ -20,6 +20,7 @@ pub struct SiteSpec {
     pub(crate) expect: Expect,
     pub(crate) description: &'static str,
     pub(crate) agency: Option<(String, String, String)>,
+    pub(crate) path: String,
 }
 
 /// What `http://HOST/` (port 80 of the site's address) does.
@@ -46,9 +47,17 @@ pub enum Secure {
     Rustls { cert: Cert, routes: Routes },
     /// Plain HTTP on the https port (a common misconfiguration): no TLS at all.
     PlainHttp(Routes),
-    /// A real `openssl s_server -www` child process (needs the `openssl` binary), for what
-    /// rustls cannot serve: old protocol versions and old cipher suites.
-    OpenSsl { cert: Cert, mode: OpenSslMode },
+    /// A real `openssl s_server` child process (needs the `openssl` binary), for what
+    /// rustls cannot serve: old protocol versions and old cipher suites. Without `page` it
+    /// answers every request with its `-www` status page (no HSTS); with one, it serves
+    /// that page (and its HSTS header) in `-HTTP` mode at the site's path only — openssl
+    /// cannot serve a file at `/`, so such a site is listed with a path
+    /// ([`SiteSpec::path`]).
+    OpenSsl {
+        cert: Cert,
+        mode: OpenSslMode,
+        page: Option<Page>,
+    },
 }
 
 /// The protocol and cipher set of an `openssl s_server` site.
@@ -99,9 +108,12 @@ pub enum Cert {
 /// The verdict a correct scan reaches on a site.
 ///
 /// Conventions the catalog follows (where `CHECKS.md` leaves room):
-/// - HSTS and mixed content are judged only on a site that is `https_ok` (the farm also
-///   gives every site whose behaviour is not about HSTS a one-year HSTS header, so a scan
-///   that looks at HSTS on broken sites too finds nothing to say on most of them);
+/// - HSTS is judged on any https response that came back over a completed handshake, a
+///   redirect included (`CHECKS.md`: "no Strict-Transport-Security on the https
+///   response"); no response, no HSTS finding. The farm gives every site whose behaviour
+///   is not about HSTS a one-year header, so certificate flaws stand alone;
+/// - mixed content is judged on the final https page of an adopted site;
+/// - every code appears at most once per site;
 /// - a self-signed leaf is `cert_self_signed`, not also `cert_untrusted`; a chain missing
 ///   its intermediate with no AIA to complete it is `cert_untrusted`;
 /// - a redirect walk that never reaches an end (loop, or over 10 hops) is `redirect_loop`
@@ -164,6 +176,7 @@ impl SiteSpec {
             expect: Expect::clean(),
             description: "",
             agency: None,
+            path: "/".to_owned(),
         }
     }
 
@@ -195,6 +208,13 @@ impl SiteSpec {
     /// must agree on which ports are open, and serve with rustls.
     pub fn shared(mut self, group: impl Into<String>) -> Self {
         self.shared = Some(group.into());
+        self
+    }
+
+    /// List the site with this path (`https://HOST/PATH`): both endpoints are examined
+    /// there. Default `/`.
+    pub fn path(mut self, path: &str) -> Self {
+        self.path = path.to_owned();
         self
     }
 

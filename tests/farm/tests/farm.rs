@@ -593,6 +593,24 @@ async fn the_catalog_serves_every_behaviour_it_promises() {
         "rustls lacks AES128-SHA"
     );
     assert_eq!(
+        site(&farm, "tls12-rsa-cbc.gov.test").url,
+        "https://tls12-rsa-cbc.gov.test/index.html"
+    );
+    let page = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | openssl s_client -quiet -connect {cbc} -servername tls12-rsa-cbc.gov.test -tls1_2 -cipher 'AES128-SHA:@SECLEVEL=0' 2>/dev/null"
+        ))
+        .output()
+        .await
+        .unwrap();
+    let page = String::from_utf8_lossy(&page.stdout);
+    assert!(page.starts_with("HTTP/1.0 200 OK\r\n"), "{page}");
+    assert!(
+        page.contains("Strict-Transport-Security: max-age=31536000"),
+        "{page}"
+    );
+    assert_eq!(
         openssl_client(
             cbc,
             "tls12-rsa-cbc.gov.test",
@@ -601,6 +619,11 @@ async fn the_catalog_serves_every_behaviour_it_promises() {
         .await
         .as_deref(),
         Some("TLSv1.2")
+    );
+
+    assert!(
+        farm.connections_accepted() > 20,
+        "the farm counts what it served"
     );
 
     // Shutdown stops the listeners.
