@@ -62,8 +62,9 @@ impl Resolver {
         let opts: &mut ResolverOpts = builder.options_mut();
         opts.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
         opts.cache_size = CACHE_RECORDS;
-        opts.timeout = timeout;
-        opts.attempts = 1;
+        // Two tries within the whole budget: one lost UDP packet is not a failed name.
+        opts.timeout = (timeout / 2).max(Duration::from_millis(200));
+        opts.attempts = 2;
         opts.try_tcp_on_error = true;
         opts.ndots = 0;
         // Negative answers are cached a little too, so that a list full of dead names does

@@ -104,6 +104,14 @@ impl Engine {
             result.redirects = walk.hops;
         }
         result.mixed_content = state.obs.mixed;
+        tracing::debug!(
+            host = %site.host,
+            https_ok = result.https_ok,
+            forced_https = result.forced_https,
+            findings = result.findings.len(),
+            ms = result.duration_ms,
+            "scanned"
+        );
         result
     }
 
@@ -144,6 +152,7 @@ impl Engine {
             engine: self,
             site_https: &https_url,
             site_response: site_page.as_ref(),
+            site_error: state.obs.https.as_ref().and_then(no_response_reason),
             site_addrs: &allowed,
             site_host: &site.host,
             pages: HashMap::new(),
@@ -477,6 +486,22 @@ struct Examined {
     response: Option<fetch::Response>,
 }
 
+/// Why an examined endpoint gave no HTTP response, as the walk reports it.
+fn no_response_reason(e: &Endpoint) -> Option<fetch::Error> {
+    match (&e.reach, &e.response) {
+        (_, Response::Failed(err)) | (Reach::Failed(err), _) => Some(err.clone()),
+        (Reach::HandshakeFailed { rustls }, _) => Some(fetch::Error::Tls(rustls.clone())),
+        (Reach::LegacyOnly { versions }, _) => Some(fetch::Error::Tls(format!(
+            "the server accepts only {}",
+            names(versions).join(" and ")
+        ))),
+        (Reach::ProbeOnly { cipher }, _) => Some(fetch::Error::Tls(format!(
+            "the server chose {cipher}, which this scanner does not speak (browsers do)"
+        ))),
+        (Reach::Tls, _) => None,
+    }
+}
+
 fn fill_chain(details: &mut HttpsDetails, chain: &tls::ChainVerdict) {
     details.chain.clone_from(&chain.served);
     details.fetched_intermediates.clone_from(&chain.fetched);
@@ -509,6 +534,8 @@ struct Hops<'a> {
     engine: &'a Engine,
     site_https: &'a Url,
     site_response: Option<&'a fetch::Response>,
+    /// Why the site's https endpoint gave no response, when it gave none.
+    site_error: Option<fetch::Error>,
     site_addrs: &'a [IpAddr],
     site_host: &'a str,
     /// Pages analysed on the way (meta refresh, then mixed content), by URL.
@@ -554,9 +581,9 @@ impl HopFetch for Hops<'_> {
                 Some(r) => self.answer(url, r),
                 // The https endpoint was already examined and gave no response.
                 None => HopAnswer {
-                    error: Some(fetch::Error::Tls(
-                        "the https endpoint gave no HTTP response (see above)".into(),
-                    )),
+                    error: Some(self.site_error.clone().unwrap_or_else(|| {
+                        fetch::Error::Http("the https endpoint gave no HTTP response".into())
+                    })),
                     ..Default::default()
                 },
             };

@@ -166,7 +166,8 @@ pub fn judge(o: &Observations) -> Verdict {
 }
 
 fn is_http(url: Option<&str>) -> bool {
-    url.is_some_and(|u| u.len() >= 7 && u[..7].eq_ignore_ascii_case("http://"))
+    url.and_then(|u| u.get(..7))
+        .is_some_and(|p| p.eq_ignore_ascii_case("http://"))
 }
 
 fn dns_finding(host: &str, e: &dns::Error) -> Finding {
@@ -410,6 +411,8 @@ fn walk_findings(o: &Observations, walk: &Outcome, out: &mut Vec<Finding>) -> bo
             Code::NoHttpsRedirect,
             format!("{url} redirects to {location:?}, which a browser cannot follow ({reason})"),
         )),
+        // Sent back to http after reaching https: the downgrade below says it.
+        End::Reached { url, .. } if url.scheme() == "http" && walk.downgrade.is_some() => {}
         End::Reached { url, status } if url.scheme() == "http" => {
             let detail = if walk.hops.len() <= 1 {
                 format!("{start} answers {status} without sending the visitor to https")
@@ -438,10 +441,17 @@ fn walk_findings(o: &Observations, walk: &Outcome, out: &mut Vec<Finding>) -> bo
         }
     }
     if let Some((from, to)) = &walk.downgrade {
-        out.push(Finding::new(
-            Code::RedirectDowngrade,
-            format!("on the way from {start}, {from} sends the visitor back to {to}"),
-        ));
+        // The site's own https endpoint sending the visitor back is already reported.
+        let already = o.https.as_ref().is_some_and(|e| {
+            e.url == from.as_str()
+                && matches!(&e.response, Response::Received { location, .. } if is_http(location.as_deref()))
+        });
+        if !already {
+            out.push(Finding::new(
+                Code::RedirectDowngrade,
+                format!("on the way from {start}, {from} sends the visitor back to {to}"),
+            ));
+        }
         forced = false;
     }
     if forced && walk.upgraded_by == Some(HopKind::MetaRefresh) {

@@ -433,7 +433,7 @@ async fn downgrades_and_loops_are_not_forced() {
 
     let r = scan(&engine, "down.gov.test").await;
     assert!(!r.https_ok && !r.forced_https, "{:#?}", r.findings);
-    assert!(r.has(Code::RedirectDowngrade), "{:#?}", r.findings);
+    assert_eq!(codes(&r), vec![Code::RedirectDowngrade], "{:#?}", r.findings);
     assert_eq!(r.final_url.as_deref(), Some("http://down.gov.test/plain"));
 
     let r = scan(&engine, "loop.gov.test").await;
