@@ -613,6 +613,21 @@ fn parent_cycles_and_missing_parents_do_not_break_the_tree() {
     ));
     let zh = render(&report, Format::Html, Lang::ZhTw, By::Agency);
     assert!(zh.contains("上級機關形成循環（B → C → A → B）"));
+    let v: Value =
+        serde_json::from_str(&render(&report, Format::Json, Lang::En, By::Agency)).unwrap();
+    let cycle = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "parent_cycle")
+        .unwrap();
+    assert_eq!(cycle["broken_at"], "B");
+    assert!(
+        cycle["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("The parent links form a cycle")
+    );
 }
 
 #[test]
@@ -669,6 +684,13 @@ fn findings_are_counted_per_code_the_documents_types_first() {
         table[6],
         ["hsts_missing", "未設定 HSTS", "警告", "2", "0", "1", "1"]
     );
+    let v: Value =
+        serde_json::from_str(&render(&report, Format::Json, Lang::ZhTw, By::Findings)).unwrap();
+    assert_eq!(v["findings"][5]["code"], "hsts_missing");
+    assert_eq!(v["findings"][5]["sites"], 2);
+    assert_eq!(v["findings"][5]["per_group"][2]["group"], "縣市政府");
+    assert_eq!(v["findings"][5]["per_group"][2]["sites"], 1);
+    assert_eq!(v["findings"][0]["fix"], "重新申請與網域相符的憑證");
     let csv = csv_rows(&render(&report, Format::Csv, Lang::En, By::Findings));
     assert_eq!(
         csv[6],

@@ -213,8 +213,8 @@ pub(super) fn diff(d: &Diff, r: &Render) -> String {
                 format!("{} ({})", l.forced, l.old),
                 format!("{} ({})", l.adopted, l.new),
                 format!("{} ({})", l.forced, l.new),
-                format!("{} {}", l.finding, l.added),
-                format!("{} {}", l.finding, l.removed),
+                l.findings_added.to_owned(),
+                l.findings_removed.to_owned(),
             ]);
             for (kind, sites) in [
                 (l.fixed, &d.fixed),

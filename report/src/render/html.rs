@@ -365,15 +365,13 @@ fn site_changes(title: &str, sites: &[SiteChange], lang: Lang) -> String {
     }
     let _ = write!(
         s,
-        "<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{} {}</th><th>{} {}</th></tr></thead><tbody>",
+        "<div class=\"scroll\"><table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
         esc(l.agency),
         esc(l.site),
         esc(l.old),
         esc(l.new),
-        esc(l.finding),
-        esc(l.added),
-        esc(l.finding),
-        esc(l.removed)
+        esc(l.findings_added),
+        esc(l.findings_removed)
     );
     for c in sites {
         let _ = writeln!(

@@ -3,60 +3,129 @@
 //! note). Ratios are numbers with two decimals (`96.77`), `null` for an empty group.
 
 use super::table::note_text;
+use crate::build::{AgencyNode, FailingSite, FindingCount, GroupRow, Note, Row};
 use crate::{Diff, Lang, Report};
-use model::Code;
-use serde_json::{Value, json};
+use model::{Code, Severity};
+use serde::Serialize;
 
-fn words(v: &mut Value, lang: Lang, with_fix: bool) {
-    let Some(code) = v
-        .get("code")
-        .and_then(Value::as_str)
-        .and_then(|c| c.parse::<Code>().ok())
-    else {
-        return;
-    };
-    if let Some(o) = v.as_object_mut() {
-        o.insert("meaning".into(), json!(lang.meaning(code)));
-        if with_fix {
-            o.insert("fix".into(), json!(lang.fix(code)));
-        }
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    lang: &'static str,
+    agency_filter: Option<&'a str>,
+    scanned_from: Option<&'a str>,
+    scanned_to: Option<&'a str>,
+    groups: &'a [GroupRow],
+    total: &'a Row,
+    tree: &'a [AgencyNode],
+    findings: Vec<JsonCount<'a>>,
+    failing: Vec<JsonFailing<'a>>,
+    notes: Vec<JsonNote<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonCount<'a> {
+    #[serde(flatten)]
+    count: &'a FindingCount,
+    meaning: &'static str,
+    fix: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonFailing<'a> {
+    url: &'a str,
+    host: &'a str,
+    agency: &'a str,
+    category: &'a str,
+    https_ok: bool,
+    forced_https: bool,
+    findings: Vec<JsonFinding<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    code: Code,
+    severity: Severity,
+    detail: &'a str,
+    meaning: &'static str,
+    fix: &'static str,
+}
+
+#[derive(Serialize)]
+struct JsonNote<'a> {
+    #[serde(flatten)]
+    note: &'a Note,
+    text: String,
+}
+
+fn failing(s: &FailingSite, lang: Lang) -> JsonFailing<'_> {
+    JsonFailing {
+        url: &s.url,
+        host: &s.host,
+        agency: &s.agency,
+        category: &s.category,
+        https_ok: s.https_ok,
+        forced_https: s.forced_https,
+        findings: s
+            .findings
+            .iter()
+            .map(|f| JsonFinding {
+                code: f.code,
+                severity: f.severity,
+                detail: &f.detail,
+                meaning: lang.meaning(f.code),
+                fix: lang.fix(f.code),
+            })
+            .collect(),
     }
 }
 
 pub(super) fn report(report: &Report, lang: Lang) -> String {
-    let mut v = serde_json::to_value(report).unwrap_or(Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        o.insert("lang".into(), json!(lang.tag()));
-    }
-    if let Some(fs) = v.get_mut("findings").and_then(Value::as_array_mut) {
-        fs.iter_mut().for_each(|f| words(f, lang, true));
-    }
-    if let Some(sites) = v.get_mut("failing").and_then(Value::as_array_mut) {
-        for s in sites {
-            if let Some(fs) = s.get_mut("findings").and_then(Value::as_array_mut) {
-                fs.iter_mut().for_each(|f| words(f, lang, true));
-            }
-        }
-    }
-    if let Some(notes) = v.get_mut("notes").and_then(Value::as_array_mut) {
-        for (n, note) in notes.iter_mut().zip(&report.notes) {
-            if let Some(o) = n.as_object_mut() {
-                o.insert("text".into(), json!(note_text(note, lang)));
-            }
-        }
-    }
-    pretty(&v)
+    let doc = JsonReport {
+        lang: lang.tag(),
+        agency_filter: report.agency_filter.as_deref(),
+        scanned_from: report.scanned_from.as_deref(),
+        scanned_to: report.scanned_to.as_deref(),
+        groups: &report.groups,
+        total: &report.total,
+        tree: &report.tree,
+        findings: report
+            .findings
+            .iter()
+            .map(|count| JsonCount {
+                count,
+                meaning: lang.meaning(count.code),
+                fix: lang.fix(count.code),
+            })
+            .collect(),
+        failing: report.failing.iter().map(|s| failing(s, lang)).collect(),
+        notes: report
+            .notes
+            .iter()
+            .map(|note| JsonNote {
+                note,
+                text: note_text(note, lang),
+            })
+            .collect(),
+    };
+    pretty(&doc)
+}
+
+#[derive(Serialize)]
+struct JsonDiff<'a> {
+    lang: &'static str,
+    #[serde(flatten)]
+    diff: &'a Diff,
 }
 
 pub(super) fn diff(d: &Diff, lang: Lang) -> String {
-    let mut v = serde_json::to_value(d).unwrap_or(Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        o.insert("lang".into(), json!(lang.tag()));
-    }
-    pretty(&v)
+    pretty(&JsonDiff {
+        lang: lang.tag(),
+        diff: d,
+    })
 }
 
-fn pretty(v: &Value) -> String {
+fn pretty(v: &impl Serialize) -> String {
+    // Serialising plain data to a String cannot fail.
     let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
     s.push('\n');
     s

@@ -289,8 +289,8 @@ fn sites_table(sites: &[SiteChange], r: &Render) -> Table {
         l.site.to_owned(),
         l.old.to_owned(),
         l.new.to_owned(),
-        format!("{} {}", l.finding, l.added),
-        format!("{} {}", l.finding, l.removed),
+        l.findings_added.to_owned(),
+        l.findings_removed.to_owned(),
     ]);
     for s in sites {
         t.add_row(vec![
