@@ -24,7 +24,7 @@ pub enum Command {
     /// Submit a site list to the cluster; prints the job id alone on stdout.
     Submit(SubmitArgs),
     /// A job's progress now.
-    Status(JobArgs),
+    Status(StatusArgs),
     /// Follow a job's progress live; exits 0 when it is done.
     Watch(JobArgs),
     /// A job's per-site results (JSON Lines: the same objects as `scanctl scan`).
@@ -76,6 +76,17 @@ pub struct JobArgs {
 }
 
 #[derive(clap::Args)]
+pub struct StatusArgs {
+    /// The job id `scanctl submit` printed.
+    pub job: String,
+    /// One JSON object instead of a line of text (for scripts).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub coordinator: Coordinator,
+}
+
+#[derive(clap::Args)]
 pub struct ResultsArgs {
     /// The job id `scanctl submit` printed.
     pub job: String,
@@ -101,7 +112,11 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 .await
                 .map_err(|s| rpc_error(s, &args.coordinator.coordinator, &args.job))?
                 .into_inner();
-            println!("{}", describe(&status));
+            if args.json {
+                println!("{}", status_json(&status));
+            } else {
+                println!("{}", describe(&status));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Watch(args) => watch(&args.coordinator.coordinator, &args.job, true).await,
@@ -356,6 +371,27 @@ fn unix_ms_text(ms: i64) -> String {
                 .ok()
         })
         .unwrap_or_default()
+}
+
+/// The status as one JSON object, field names as in the proto.
+fn status_json(s: &v1::JobStatus) -> serde_json::Value {
+    let state = v1::JobState::try_from(s.state).unwrap_or(v1::JobState::Unspecified);
+    serde_json::json!({
+        "job_id": s.job_id,
+        "name": s.name,
+        "label": s.label,
+        "state": state.label(),
+        "total": s.total,
+        "queued": s.queued,
+        "in_flight": s.in_flight,
+        "done": s.done,
+        "failed": s.failed,
+        "rate": s.rate,
+        "workers_active": s.workers_active,
+        "shards": s.shards,
+        "created_unix_ms": s.created_unix_ms,
+        "finished_unix_ms": s.finished_unix_ms,
+    })
 }
 
 /// One line: `job ID (name): running · 120/300 done · 3 failed · 40 in flight · ...`.

@@ -1,0 +1,504 @@
+//! A cluster sandbox for the integration tests: a real `redis-server` (AOF on, so it can be
+//! restarted without losing the queue), the real `scan-coordinator` and `scan-worker`
+//! processes, and `scanctl` against them — all on loopback, with helpers to wait for a
+//! job, kill and restart each part, and read results.
+//!
+//! ```no_run
+//! # async fn demo(farm: &farm::Farm) {
+//! use scan_tests::cluster::Cluster;
+//! let mut cluster = Cluster::builder().workers(2).shard_size(3).start(farm).await;
+//! let job = cluster.submit(&cluster.dir().join("sites.csv")).await;
+//! let status = cluster.wait_done(&job).await;
+//! # }
+//! ```
+//!
+//! Every process is killed when the [`Cluster`] is dropped. Logs go to files in the
+//! cluster's temporary directory; [`Cluster::logs`] returns their tails for a failure
+//! message.
+
+use crate::scan::{Observed, Run, parse_jsonl};
+use farm::Farm;
+use serde_json::Value;
+use std::ffi::OsString;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A generous bound on any wait, so a hung cluster fails the test instead of hanging it.
+/// Not an assertion on speed.
+pub const BOUND: Duration = Duration::from_secs(240);
+
+/// A port on 127.0.0.1 nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before listening on {port}: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} is not listening on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn terminate(child: &mut Child) {
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+}
+
+fn wait_exit(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().expect("child status") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{what} did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn log_file(path: &Path) -> Stdio {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .expect("a log file");
+    Stdio::from(file)
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// A `redis-server` child on a free port, persisting to an append-only file in `dir`.
+pub struct Redis {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Redis {
+    /// Start it and wait until it accepts connections.
+    pub fn start(dir: &Path) -> Redis {
+        let mut redis = Redis {
+            child: None,
+            port: free_port(),
+            dir: dir.to_owned(),
+        };
+        redis.spawn();
+        redis
+    }
+
+    fn spawn(&mut self) {
+        let mut child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "yes"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(log_file(&self.dir.join("redis.log")))
+            .stderr(log_file(&self.dir.join("redis.log")))
+            .spawn()
+            .expect("redis-server (install the redis-server package)");
+        wait_for_port(self.port, "redis-server", &mut child);
+        self.child = Some(child);
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Stop it (SIGTERM: it writes the AOF and exits) and start it again on the same port
+    /// and files, waiting `down` in between.
+    pub fn restart(&mut self, down: Duration) {
+        if let Some(mut child) = self.child.take() {
+            terminate(&mut child);
+            wait_exit(&mut child, "redis-server");
+        }
+        std::thread::sleep(down);
+        self.spawn();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// How to start a [`Cluster`].
+#[derive(Debug, Clone)]
+pub struct Builder {
+    workers: usize,
+    shard_size: u64,
+    reclaim_idle: String,
+    max_deliveries: u64,
+    concurrency: u32,
+    shards_in_flight: usize,
+    crash_on_host: Option<String>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            workers: 2,
+            shard_size: 4,
+            reclaim_idle: "2s".into(),
+            max_deliveries: 3,
+            concurrency: 8,
+            shards_in_flight: 2,
+            crash_on_host: None,
+        }
+    }
+}
+
+impl Builder {
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n;
+        self
+    }
+    pub fn shard_size(mut self, n: u64) -> Self {
+        self.shard_size = n;
+        self
+    }
+    pub fn reclaim_idle(mut self, d: &str) -> Self {
+        self.reclaim_idle = d.into();
+        self
+    }
+    pub fn max_deliveries(mut self, n: u64) -> Self {
+        self.max_deliveries = n;
+        self
+    }
+    pub fn concurrency(mut self, n: u32) -> Self {
+        self.concurrency = n;
+        self
+    }
+    pub fn shards_in_flight(mut self, n: usize) -> Self {
+        self.shards_in_flight = n;
+        self
+    }
+    /// Workers abort on taking a shard holding `host` (their test-only fault injection).
+    pub fn crash_on_host(mut self, host: &str) -> Self {
+        self.crash_on_host = Some(host.into());
+        self
+    }
+
+    /// Start Redis, the coordinator and the workers, scanning `farm`.
+    pub async fn start(self, farm: &Farm) -> Cluster {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let redis = Redis::start(dir.path());
+        let (http_port, https_port) = farm.ports();
+        let mut cluster = Cluster {
+            coordinator: None,
+            coordinator_port: free_port(),
+            workers: Vec::new(),
+            spawned: 0,
+            scan_flags: vec![
+                "--dns-server".into(),
+                farm.dns_addr().to_string().into(),
+                "--ca-file".into(),
+                farm.ca_pem_path().into(),
+                "--allow-private-targets".into(),
+                "--http-port".into(),
+                http_port.to_string().into(),
+                "--https-port".into(),
+                https_port.to_string().into(),
+            ],
+            options: self.clone(),
+            redis,
+            dir,
+        };
+        cluster.start_coordinator();
+        for _ in 0..self.workers {
+            cluster.add_worker();
+        }
+        cluster
+    }
+}
+
+/// A running cluster. Everything it started dies with it.
+pub struct Cluster {
+    redis: Redis,
+    coordinator: Option<Child>,
+    coordinator_port: u16,
+    /// (name, process); `None` once killed or exited and reaped.
+    workers: Vec<(String, Option<Child>)>,
+    spawned: usize,
+    scan_flags: Vec<OsString>,
+    options: Builder,
+    dir: tempfile::TempDir,
+}
+
+/// A command for one of the workspace binaries, with no `SCAN*` variable leaking in.
+fn command(name: &str) -> Command {
+    let mut cmd = Command::new(crate::bins::path(name));
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("SCAN") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+impl Cluster {
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// The cluster's temporary directory (logs, Redis files; a place for site lists).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn coordinator_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.coordinator_port)
+    }
+
+    pub fn redis(&mut self) -> &mut Redis {
+        &mut self.redis
+    }
+
+    /// Start the coordinator (again) on its port and wait until it listens.
+    pub fn start_coordinator(&mut self) {
+        assert!(self.coordinator.is_none(), "the coordinator is running");
+        let log = self.dir().join("coordinator.log");
+        let mut child = command("scan-coordinator")
+            .args(["--listen", &format!("127.0.0.1:{}", self.coordinator_port)])
+            .args(["--redis", &self.redis.url()])
+            .args(["--shard-size", &self.options.shard_size.to_string()])
+            .args(["--reclaim-idle", &self.options.reclaim_idle])
+            .args(["--max-deliveries", &self.options.max_deliveries.to_string()])
+            .stdout(log_file(&log))
+            .stderr(log_file(&log))
+            .spawn()
+            .expect("scan-coordinator");
+        wait_for_port(self.coordinator_port, "scan-coordinator", &mut child);
+        self.coordinator = Some(child);
+    }
+
+    /// `kill -9` the coordinator.
+    pub fn kill_coordinator(&mut self) {
+        if let Some(mut child) = self.coordinator.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM the coordinator and return how it exited.
+    pub fn stop_coordinator(&mut self) -> std::process::ExitStatus {
+        let mut child = self.coordinator.take().expect("the coordinator is running");
+        terminate(&mut child);
+        wait_exit(&mut child, "scan-coordinator")
+    }
+
+    /// Start one more worker; returns its index.
+    pub fn add_worker(&mut self) -> usize {
+        self.spawned += 1;
+        let name = format!("worker-{}", self.spawned);
+        let log = self.dir().join(format!("{name}.log"));
+        let mut cmd = command("scan-worker");
+        cmd.args(["--redis", &self.redis.url(), "--name", &name])
+            .args(["--concurrency", &self.options.concurrency.to_string()])
+            .args([
+                "--shards-in-flight",
+                &self.options.shards_in_flight.to_string(),
+            ])
+            .args(["--reclaim-idle", &self.options.reclaim_idle])
+            .args(["--max-deliveries", &self.options.max_deliveries.to_string()])
+            .args(&self.scan_flags)
+            .stdout(log_file(&log))
+            .stderr(log_file(&log));
+        if let Some(host) = &self.options.crash_on_host {
+            cmd.env("SCAN_WORKER_CRASH_ON_HOST", host);
+        }
+        let child = cmd.spawn().expect("scan-worker");
+        self.workers.push((name, Some(child)));
+        self.workers.len() - 1
+    }
+
+    /// `kill -9` worker `i`.
+    pub fn kill_worker(&mut self, i: usize) {
+        if let Some(mut child) = self.workers[i].1.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM worker `i` and return how it exited.
+    pub fn stop_worker(&mut self, i: usize) -> std::process::ExitStatus {
+        let mut child = self.workers[i].1.take().expect("the worker is running");
+        terminate(&mut child);
+        wait_exit(&mut child, "scan-worker")
+    }
+
+    /// Workers that exited on their own since the last call (reaped), as (index, status).
+    pub fn exited_workers(&mut self) -> Vec<(usize, std::process::ExitStatus)> {
+        let mut out = Vec::new();
+        for (i, (_, slot)) in self.workers.iter_mut().enumerate() {
+            if let Some(child) = slot
+                && let Ok(Some(status)) = child.try_wait()
+            {
+                out.push((i, status));
+                *slot = None;
+            }
+        }
+        out
+    }
+
+    /// `scanctl ARGS` against this cluster's coordinator.
+    pub async fn scanctl(&self, args: &[&str]) -> Run {
+        let mut full: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        full.extend(["--coordinator".into(), self.coordinator_url().into()]);
+        let refs: Vec<&std::ffi::OsStr> = full.iter().map(|a| a.as_os_str()).collect();
+        crate::scan::scanctl(&refs).await
+    }
+
+    /// `scanctl submit FILE`: the job id it printed.
+    pub async fn submit(&self, list: &Path) -> String {
+        let list = list.to_str().expect("a UTF-8 path");
+        let run = self.scanctl(&["submit", list]).await;
+        assert!(
+            run.status.success(),
+            "scanctl submit: {}\n{}",
+            run.status,
+            run.stderr
+        );
+        let id = run.stdout.trim().to_owned();
+        assert!(
+            !id.is_empty() && !id.contains(char::is_whitespace),
+            "submit prints the job id alone: {:?}",
+            run.stdout
+        );
+        id
+    }
+
+    /// `scanctl status JOB --json`, or `None` when it fails (coordinator down...).
+    pub async fn status(&self, job: &str) -> Option<Value> {
+        let run = self.scanctl(&["status", job, "--json"]).await;
+        if !run.status.success() {
+            return None;
+        }
+        serde_json::from_str(run.stdout.trim()).ok()
+    }
+
+    /// Poll the status until `pred` holds (panics after [`BOUND`], with the logs).
+    /// With `respawn`, workers that died are replaced (as systemd's `Restart=always`).
+    pub async fn wait_for(
+        &mut self,
+        job: &str,
+        respawn: bool,
+        mut pred: impl FnMut(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + BOUND;
+        loop {
+            if respawn {
+                for _ in self.exited_workers() {
+                    self.add_worker();
+                }
+            }
+            if let Some(status) = self.status(job).await
+                && pred(&status)
+            {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {job} did not reach the expected state; last status {:?}\n{}",
+                self.status(job).await,
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Wait until the job is done (not cancelled).
+    pub async fn wait_done(&mut self, job: &str) -> Value {
+        self.wait_for(job, false, |s| s["state"] == "done").await
+    }
+
+    /// `scanctl results JOB --format jsonl`, parsed.
+    pub async fn results(&self, job: &str) -> Vec<Observed> {
+        let run = self.scanctl(&["results", job, "--format", "jsonl"]).await;
+        assert!(
+            run.status.success(),
+            "scanctl results: {}\n{}",
+            run.status,
+            run.stderr
+        );
+        parse_jsonl(&run.stdout)
+    }
+
+    /// The whole log of `name` (`coordinator`, `redis`, `worker-1`, ...).
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir().join(format!("{name}.log"))).unwrap_or_default()
+    }
+
+    /// Every worker's log, concatenated.
+    pub fn worker_logs(&self) -> String {
+        self.workers.iter().map(|(n, _)| self.log(n)).collect()
+    }
+
+    /// The last lines of every log, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        let mut names = vec!["coordinator".to_owned(), "redis".to_owned()];
+        names.extend(self.workers.iter().map(|(n, _)| n.clone()));
+        for name in names {
+            let path = self.dir().join(format!("{name}.log"));
+            out.push_str(&format!("---- {name}\n{}\n", tail(&path, 15)));
+        }
+        out
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (_, slot) in &mut self.workers {
+            if let Some(child) = slot {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        self.kill_coordinator();
+    }
+}
+
+/// Split a farm CSV (header + rows) into lists: every row whose position `i` gives
+/// `pick(i)` goes to that list. Returns the paths written, under `dir`.
+pub fn split_csv(csv: &Path, dir: &Path, parts: usize) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string(csv).expect("the site list");
+    let mut lines = text.lines();
+    let header = lines.next().expect("a header line");
+    let mut bodies = vec![String::new(); parts];
+    for (i, line) in lines.filter(|l| !l.trim().is_empty()).enumerate() {
+        bodies[i % parts].push_str(line);
+        bodies[i % parts].push('\n');
+    }
+    bodies
+        .into_iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let path = dir.join(format!("part-{i}.csv"));
+            std::fs::write(&path, format!("{header}\n{body}")).expect("a list part");
+            path
+        })
+        .collect()
+}
