@@ -3,7 +3,8 @@
 //! The ratio is adopted ÷ count, shown as a percentage with two decimals, rounded half up from
 //! the exact fraction (integer arithmetic, no floating point on the way): 30/31 → 96.77%,
 //! 85/116 → 73.28%, 9/22 → 40.91%, 124/169 → 73.37%. The NDC's 2017 document printed 73.3% and
-//! 73.4% for the last two; the tool prints the two decimals the document uses elsewhere.
+//! 73.4% for the 3rd-level agencies and the total (the same ratios to one decimal); the tool
+//! prints the two decimals the document uses for the other rows.
 //! An empty group has no ratio: it is shown as "—", never NaN.
 
 use serde::Serialize;
