@@ -140,9 +140,13 @@ impl Engine {
 
         // 2. The https endpoint, on one connection.
         let https_url = site.https_url();
-        let examined = self
-            .examine_https(&https_url, &site.host, &allowed, now, true)
-            .await;
+        // The first http request does not depend on it: both at once.
+        let http_url = site.http_url();
+        let (examined, first_hop) = futures::join!(
+            self.examine_https(&https_url, &site.host, &allowed, now, true),
+            self.fetcher
+                .get(&http_url, &allowed, self.port_of(&http_url))
+        );
         state.details = Some(examined.details);
         state.obs.https = Some(examined.endpoint);
         let site_page = examined.response;
@@ -157,9 +161,9 @@ impl Engine {
             site_host: &site.host,
             pages: HashMap::new(),
             last: None,
+            prefetched: Some((http_url.clone(), first_hop)),
         };
-        let walk =
-            redirect::walk(site.http_url(), self.config.limits.max_redirects, &mut hops).await;
+        let walk = redirect::walk(http_url, self.config.limits.max_redirects, &mut hops).await;
         let Hops { pages, last, .. } = hops;
         let end = walk.end.clone();
         state.obs.walk = Some(walk);
@@ -237,14 +241,21 @@ impl Engine {
             (Some(session), result, address) => {
                 details.protocol = Some(session.protocol.clone());
                 details.cipher = Some(session.cipher.clone());
-                let chain = tls::judge(&session.chain, host, now, &self.store, &self.web).await;
+                // The chain judgement and the legacy probes wait on different servers.
+                let legacy = async {
+                    match address {
+                        Some(addr) if probe_legacy && self.config.probe_legacy => {
+                            self.legacy_versions(addr, host).await
+                        }
+                        _ => Vec::new(),
+                    }
+                };
+                let (chain, legacy) = futures::join!(
+                    tls::judge(&session.chain, host, now, &self.store, &self.web),
+                    legacy
+                );
                 endpoint.reach = Reach::Tls;
-                if probe_legacy
-                    && self.config.probe_legacy
-                    && let Some(addr) = address
-                {
-                    endpoint.legacy_accepted = self.legacy_versions(addr, host).await;
-                }
+                endpoint.legacy_accepted = legacy;
                 fill_chain(&mut details, &chain);
                 endpoint.chain = Some(chain);
                 let response = match result {
@@ -542,9 +553,24 @@ struct Hops<'a> {
     pages: HashMap<Url, Analysis>,
     /// The last request, for judging the endpoint the walk ends on.
     last: Option<(Url, Fetched)>,
+    /// The walk's first request, made beside the https examination.
+    prefetched: Option<(Url, Fetched)>,
 }
 
 impl Hops<'_> {
+    /// The answer of a request made for the walk, kept as the last one.
+    fn record(&mut self, url: &Url, fetched: Fetched) -> HopAnswer {
+        let answer = match &fetched.result {
+            Ok(r) => self.answer(url, r),
+            Err(e) => HopAnswer {
+                error: Some(e.clone()),
+                ..Default::default()
+            },
+        };
+        self.last = Some((url.clone(), fetched));
+        answer
+    }
+
     fn answer(&mut self, url: &Url, response: &fetch::Response) -> HopAnswer {
         let mut answer = HopAnswer {
             status: Some(response.status),
@@ -588,6 +614,11 @@ impl HopFetch for Hops<'_> {
                 },
             };
         }
+        if let Some((first, fetched)) = self.prefetched.take()
+            && first == *url
+        {
+            return self.record(url, fetched);
+        }
         let host = url.host_str().unwrap_or_default();
         let addrs = if host == self.site_host {
             Ok(self.site_addrs.to_vec())
@@ -603,15 +634,7 @@ impl HopFetch for Hops<'_> {
             }
             Err(e) => Fetched::failed(e),
         };
-        let answer = match &fetched.result {
-            Ok(r) => self.answer(url, r),
-            Err(e) => HopAnswer {
-                error: Some(e.clone()),
-                ..Default::default()
-            },
-        };
-        self.last = Some((url.clone(), fetched));
-        answer
+        self.record(url, fetched)
     }
 }
 
