@@ -88,3 +88,34 @@ async fn without_allow_private_targets_no_farm_site_is_contacted() {
     );
     farm.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_fleet_on_lab_ports_is_judged_as_expected() {
+    // The benchmark's fleet in small: shared addresses, shared certificates, silent sites,
+    // and ports other than 80/443 (the scanner's --http-port/--https-port must follow).
+    let mix = farm::Mix {
+        per_address: 20,
+        page_bytes: 8_000,
+        ..farm::Mix::national()
+    };
+    let farm = Farm::builder()
+        .fleet(150, &mix)
+        .first_address(Ipv4Addr::new(127, 92, 0, 1))
+        .ports(8080, 8443)
+        .start()
+        .await
+        .expect("the fleet starts");
+    let lab = Lab::new(&farm);
+    let run = lab.scan(&farm, true).await;
+    assert!(
+        run.status.success(),
+        "scanctl exited {}:\n{}",
+        run.status,
+        run.stderr
+    );
+    let results = read_jsonl(&lab.output);
+    if let Err(table) = compare(farm.sites(), &results) {
+        panic!("{table}");
+    }
+    farm.shutdown().await;
+}

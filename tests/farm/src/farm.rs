@@ -321,13 +321,12 @@ fn openssl_docroot(dir: &Path, path: &str, page: &crate::spec::Page) -> Result<P
         std::fs::create_dir_all(parent)
             .map_err(|e| Error::io(format!("create {}", parent.display()), e))?;
     }
-    let mut response =
-        String::from("HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n");
+    let mut head = String::from("HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n");
     if let Some(h) = &page.hsts {
-        response.push_str(&format!("Strict-Transport-Security: {h}\r\n"));
+        head.push_str(&format!("Strict-Transport-Security: {h}\r\n"));
     }
-    response.push_str("\r\n");
-    response.push_str(&page.html);
+    head.push_str("\r\n");
+    let response = [head.as_bytes(), &page.html].concat();
     std::fs::write(&target, response)
         .map_err(|e| Error::io(format!("write {}", target.display()), e))?;
     Ok(dir.to_owned())
@@ -638,6 +637,27 @@ impl Farm {
         }
         w.flush()
             .map_err(|e| Error::io(format!("write {}", path.display()), e))
+    }
+
+    /// Write what a correct scan reports on each site, one JSON object a line:
+    /// `{"host", "url", "https_ok", "forced_https", "codes": [...]}` (for benchmarks that
+    /// check the scanner's verdicts, not only its speed).
+    pub fn write_expectations(&self, path: &Path) -> Result<(), Error> {
+        let mut out = String::new();
+        for s in &self.sites {
+            let codes: Vec<&str> = s.expect.sorted_codes().iter().map(|c| c.as_str()).collect();
+            let line = serde_json::json!({
+                "host": s.host,
+                "url": s.url,
+                "https_ok": s.expect.https_ok,
+                "forced_https": s.expect.forced_https,
+                "codes": codes,
+                "description": s.description,
+            });
+            out.push_str(&line.to_string());
+            out.push('\n');
+        }
+        std::fs::write(path, out).map_err(|e| Error::io(format!("write {}", path.display()), e))
     }
 
     /// Stop every server and wait for their tasks to end.

@@ -1,7 +1,7 @@
 //! `scan-farm`: run the simulated site farm until Ctrl-C, for manual runs and benchmarks.
 //!
-//! Starts the catalog (one site per behaviour) or a generated fleet, writes `sites.csv` and
-//! `farm-ca.pem` to `--dir`, prints the DNS address and the scan command, and serves.
+//! Starts the catalog (one site per behaviour) or a generated fleet, writes `sites.csv`,
+//! `farm-ca.pem` and `expected.jsonl` (each site's correct verdict) to `--dir`, prints the DNS address and the scan command, and serves.
 
 use anyhow::Context;
 use clap::Parser;
@@ -83,6 +83,9 @@ async fn main() -> anyhow::Result<()> {
     let csv = args.dir.join("sites.csv");
     farm.write_csv(&csv)
         .with_context(|| format!("writing {}", csv.display()))?;
+    let expected = args.dir.join("expected.jsonl");
+    farm.write_expectations(&expected)
+        .with_context(|| format!("writing {}", expected.display()))?;
     let mut ports = String::new();
     if args.http_port != 80 {
         ports.push_str(&format!(" --http-port {}", args.http_port));
@@ -94,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
     println!("dns:        {}", farm.dns_addr());
     println!("site list:  {}", csv.display());
     println!("ca file:    {}", farm.ca_pem_path().display());
+    println!("expected:   {}", expected.display());
     println!(
         "scan with:  scanctl scan {} --dns-server {} --ca-file {} --allow-private-targets{ports}",
         csv.display(),

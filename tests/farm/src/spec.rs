@@ -264,7 +264,8 @@ impl Secure {
 /// An HTML page with its HSTS header and any extra paths (images and the like).
 #[derive(Debug, Clone)]
 pub struct Page {
-    pub html: String,
+    /// The HTML (shared, cheap to clone: a fleet serves one page from many sites).
+    pub html: Bytes,
     /// The Strict-Transport-Security value sent, if any.
     pub hsts: Option<String>,
     /// Other paths the https endpoint answers.
@@ -280,7 +281,7 @@ impl Page {
     }
 
     /// This HTML, with one-year HSTS.
-    pub fn html(html: impl Into<String>) -> Self {
+    pub fn html(html: impl Into<Bytes>) -> Self {
         Page {
             html: html.into(),
             hsts: Some(format!("max-age={ONE_YEAR}; includeSubDomains")),
@@ -360,11 +361,11 @@ impl Reply {
         }
     }
 
-    pub fn html(body: impl Into<String>) -> Self {
+    pub fn html(body: impl Into<Bytes>) -> Self {
         Reply {
             status: 200,
             headers: vec![("content-type".into(), "text/html; charset=utf-8".into())],
-            body: Bytes::from(body.into()),
+            body: body.into(),
         }
     }
 

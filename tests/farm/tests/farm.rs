@@ -661,6 +661,17 @@ async fn the_catalog_writes_a_site_list_with_an_agency_tree() {
     let pem = std::fs::read_to_string(farm.ca_pem_path()).unwrap();
     assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
     assert_eq!(pem, farm.root_pem());
+    let expected = dir.path().join("expected.jsonl");
+    farm.write_expectations(&expected).unwrap();
+    let text = std::fs::read_to_string(&expected).unwrap();
+    assert_eq!(text.lines().count(), 3);
+    assert!(
+        text.lines()
+            .any(|l| l.contains(r#""host":"expired.gov.test""#)
+                && l.contains(r#""codes":["cert_expired"]"#)
+                && l.contains(r#""https_ok":false"#)),
+        "{text}"
+    );
     farm.shutdown().await;
 }
 
