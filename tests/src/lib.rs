@@ -7,4 +7,5 @@
 //! first, as `./test.sh` does. [`bins::path`] finds them next to the test executable.
 
 pub mod bins;
+pub mod cluster;
 pub mod scan;
