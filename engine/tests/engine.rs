@@ -24,7 +24,7 @@ use tokio::net::{TcpListener, UdpSocket};
 struct Reply {
     status: u16,
     headers: Vec<(&'static str, String)>,
-    body: String,
+    body: Vec<u8>,
 }
 
 type Handler = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
@@ -34,12 +34,16 @@ fn redirect(status: u16, to: &str) -> Handler {
     Arc::new(move |_| Reply {
         status,
         headers: vec![("Location", to.clone())],
-        body: String::new(),
+        body: Vec::new(),
     })
 }
 
 fn page(body: &str, headers: &[(&'static str, &str)]) -> Handler {
-    let body = body.to_owned();
+    bytes(body.as_bytes(), headers)
+}
+
+fn bytes(body: &[u8], headers: &[(&'static str, &str)]) -> Handler {
+    let body = body.to_vec();
     let headers: Vec<_> = headers.iter().map(|(k, v)| (*k, v.to_string())).collect();
     Arc::new(move |_| Reply {
         status: 200,
@@ -58,7 +62,7 @@ fn routes(table: &[(&str, Handler)]) -> Handler {
         None => Reply {
             status: 404,
             headers: vec![],
-            body: "not found".into(),
+            body: b"not found".to_vec(),
         },
     })
 }
@@ -70,6 +74,8 @@ const HTML: (&str, &str) = ("Content-Type", "text/html; charset=utf-8");
 enum Https {
     /// A certificate for these names, signed by the lab CA, and a handler.
     Serve(Vec<&'static str>, Handler),
+    /// A ready server configuration (its own chain) and a handler.
+    Config(Arc<rustls::ServerConfig>, Handler),
     /// Accept TCP and never answer the handshake.
     Stall,
 }
@@ -167,16 +173,10 @@ impl Lab {
         match https {
             None => {}
             Some(Https::Serve(names, handler)) => {
-                let listener = TcpListener::bind((ip, self.https_port)).await.unwrap();
                 let tls = self.server_config(&names);
-                tokio::spawn(serve_http(
-                    listener,
-                    Some(tls),
-                    handler,
-                    Arc::clone(&self.connections),
-                    Arc::clone(&self.handshakes),
-                ));
+                self.serve_tls(ip, tls, handler).await;
             }
+            Some(Https::Config(tls, handler)) => self.serve_tls(ip, tls, handler).await,
             Some(Https::Stall) => {
                 let listener = TcpListener::bind((ip, self.https_port)).await.unwrap();
                 let connections = Arc::clone(&self.connections);
@@ -192,27 +192,81 @@ impl Lab {
         ip
     }
 
-    fn server_config(&self, names: &[&str]) -> Arc<rustls::ServerConfig> {
-        let key = KeyPair::generate().unwrap();
-        let mut params =
-            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-                .unwrap();
-        let now = time::OffsetDateTime::now_utc();
-        params.not_before = now - time::Duration::days(1);
-        params.not_after = now + time::Duration::days(200);
-        let leaf = params.signed_by(&key, &self.ca).unwrap();
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![CertificateDer::from(leaf.der().to_vec())],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-            )
-            .unwrap();
-        Arc::new(config)
+    async fn serve_tls(&self, ip: Ipv4Addr, tls: Arc<rustls::ServerConfig>, handler: Handler) {
+        let listener = TcpListener::bind((ip, self.https_port)).await.unwrap();
+        tokio::spawn(serve_http(
+            listener,
+            Some(tls),
+            handler,
+            Arc::clone(&self.connections),
+            Arc::clone(&self.handshakes),
+        ));
     }
+
+    fn server_config(&self, names: &[&str]) -> Arc<rustls::ServerConfig> {
+        let (leaf, key) = leaf_for(names, &self.ca, None);
+        tls_config(leaf, key)
+    }
+}
+
+/// A leaf certificate for `names` signed by `issuer`, valid for 200 days, with an AIA
+/// caIssuers URL when given.
+fn leaf_for(
+    names: &[&str],
+    issuer: &rcgen::Issuer<'_, KeyPair>,
+    ca_issuers: Option<&str>,
+) -> (CertificateDer<'static>, KeyPair) {
+    let key = KeyPair::generate().unwrap();
+    let mut params =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(200);
+    if let Some(url) = ca_issuers {
+        params
+            .custom_extensions
+            .push(rcgen::CustomExtension::from_oid_content(
+                &[1, 3, 6, 1, 5, 5, 7, 1, 1],
+                aia_ca_issuers(url),
+            ));
+    }
+    let leaf = params.signed_by(&key, issuer).unwrap();
+    (CertificateDer::from(leaf.der().to_vec()), key)
+}
+
+/// DER of AuthorityInfoAccessSyntax with one caIssuers URI.
+fn aia_ca_issuers(url: &str) -> Vec<u8> {
+    let ca_issuers_oid = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
+    let mut uri = vec![0x86, url.len() as u8];
+    uri.extend_from_slice(url.as_bytes());
+    let mut access = vec![0x30, (ca_issuers_oid.len() + uri.len()) as u8];
+    access.extend_from_slice(&ca_issuers_oid);
+    access.extend_from_slice(&uri);
+    let mut syntax = vec![0x30, access.len() as u8];
+    syntax.extend_from_slice(&access);
+    syntax
+}
+
+/// A rustls server sending exactly `chain`.
+fn tls_config_chain(
+    chain: Vec<CertificateDer<'static>>,
+    key: KeyPair,
+) -> Arc<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            chain,
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .unwrap();
+    Arc::new(config)
+}
+
+fn tls_config(leaf: CertificateDer<'static>, key: KeyPair) -> Arc<rustls::ServerConfig> {
+    tls_config_chain(vec![leaf], key)
 }
 
 /// A DNS responder: A records from `names`, NXDOMAIN for unknown names, empty AAAA.
@@ -304,8 +358,9 @@ async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
         out.push_str(&format!("{k}: {v}\r\n"));
     }
     out.push_str("\r\n");
-    out.push_str(&reply.body);
-    let _ = s.write_all(out.as_bytes()).await;
+    let mut out = out.into_bytes();
+    out.extend_from_slice(&reply.body);
+    let _ = s.write_all(&out).await;
     let _ = s.shutdown().await;
 }
 
@@ -412,7 +467,7 @@ async fn downgrades_and_loops_are_not_forced() {
                     ("Location", "http://down.gov.test/plain".into()),
                     ("Strict-Transport-Security", "max-age=31536000".into()),
                 ],
-                body: String::new(),
+                body: Vec::new(),
             }),
         )),
     )
@@ -433,7 +488,12 @@ async fn downgrades_and_loops_are_not_forced() {
 
     let r = scan(&engine, "down.gov.test").await;
     assert!(!r.https_ok && !r.forced_https, "{:#?}", r.findings);
-    assert_eq!(codes(&r), vec![Code::RedirectDowngrade], "{:#?}", r.findings);
+    assert_eq!(
+        codes(&r),
+        vec![Code::RedirectDowngrade],
+        "{:#?}",
+        r.findings
+    );
     assert_eq!(r.final_url.as_deref(), Some("http://down.gov.test/plain"));
 
     let r = scan(&engine, "loop.gov.test").await;
@@ -638,5 +698,58 @@ async fn scan_stream_returns_one_result_per_site() {
     assert!(
         results.iter().all(|r| r.https_ok && r.forced_https),
         "{results:#?}"
+    );
+}
+
+#[tokio::test]
+async fn an_omitted_intermediate_is_fetched_through_aia_as_a_browser_does() {
+    let mut lab = Lab::new(9).await;
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Engine Test Intermediate");
+    let intermediate =
+        CertifiedIssuer::signed_by(params, KeyPair::generate().unwrap(), &lab.ca).unwrap();
+    let aia_url = "http://aia.gov.test/int.crt";
+    let (leaf, key) = leaf_for(&["partial.gov.test"], &intermediate, Some(aia_url));
+    lab.site(
+        "aia.gov.test",
+        Some(routes(&[(
+            "/int.crt",
+            bytes(
+                intermediate.der(),
+                &[("Content-Type", "application/pkix-cert")],
+            ),
+        )])),
+        None,
+    )
+    .await;
+    lab.site(
+        "partial.gov.test",
+        Some(redirect(301, "https://partial.gov.test/")),
+        Some(Https::Config(
+            tls_config(leaf, key),
+            page("<p>ok</p>", &[HSTS_YEAR, HTML]),
+        )),
+    )
+    .await;
+    let r = scan(&lab.engine(), "partial.gov.test").await;
+    assert_eq!(
+        codes(&r),
+        vec![Code::CertChainIncomplete],
+        "{:#?}",
+        r.findings
+    );
+    assert!(r.https_ok && r.forced_https);
+    let https = r.https.as_ref().unwrap();
+    assert_eq!(https.chain.len(), 1, "the server sent the leaf only");
+    assert_eq!(https.fetched_intermediates.len(), 1);
+    assert!(
+        https.fetched_intermediates[0]
+            .subject
+            .contains("Engine Test Intermediate"),
+        "{:?}",
+        https.fetched_intermediates[0]
     );
 }
