@@ -141,6 +141,12 @@ def from_sslyze(doc: dict, store: str = "Mozilla") -> list[dict]:
     null. Expiry, name and self-signature are read from the received leaf, not from the error
     text; cert_untrusted means the chain fails for another reason (unknown root, bad chain)."""
     out = []
+    for bad in doc.get("invalid_server_strings") or []:
+        # names SSLyze could not resolve never reach a scan
+        host = bad["server_string"].rsplit(":", 1)[0]
+        out.append(
+            verdict(host, "sslyze", https_reachable=False, https_ok=False, error=[bad.get("error_message")])
+        )
     for r in doc.get("server_scan_results", []):
         host = r["server_location"]["hostname"]
         if r.get("connectivity_status") != "COMPLETED":
