@@ -6,9 +6,9 @@
 //! shared government hosting, so SNI and Host routing are exercised too. Sites with a port
 //! closed, silent, or served by `openssl s_server` have an address of their own.
 //!
-//! Finding codes that cannot be produced here: `dns_failed` (the farm's DNS always
-//! answers; a scan pointed at a dead `--dns-server` produces it), `target_private` (only
-//! without `--allow-private-targets`, tested separately), `scan_failed`.
+//! Finding codes not in the catalog: `target_private` (only without
+//! `--allow-private-targets`, tested separately) and `scan_failed` (the cluster's, when a
+//! shard keeps failing).
 
 use crate::farm::FarmBuilder;
 use crate::spec::{Cert, Expect, OpenSslMode, PNG, Page, Plain, Reply, Routes, Secure, SiteSpec};
@@ -412,6 +412,12 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
                 .describe("listed but not in DNS")
                 .expect(Expect::broken(&[DnsNxdomain])),
         )
+        .site(
+            "lame.unserved.test",
+            SiteSpec::unresolvable()
+                .describe("a zone the nameserver does not serve: it answers REFUSED")
+                .expect(Expect::broken(&[DnsFailed])),
+        )
 }
 
 /// `/` → `/hop/1` → … → `/hop/{n-1}` → `https://{host}/`: `n` redirects.
@@ -458,7 +464,7 @@ mod tests {
             .flat_map(|(_, s)| s.expected().codes.clone())
             .collect();
         for &code in model::Code::ALL {
-            let impossible = matches!(code, DnsFailed | TargetPrivate | ScanFailed);
+            let impossible = matches!(code, TargetPrivate | ScanFailed);
             assert_eq!(seen.contains(&code), !impossible, "{code} coverage");
         }
     }

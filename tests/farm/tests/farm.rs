@@ -264,8 +264,12 @@ async fn the_catalog_serves_every_behaviour_it_promises() {
                 assert_eq!(code, ResponseCode::NoError, "{}", s.host);
                 assert_eq!(ips, vec![a], "{}", s.host);
             }
-            None => {
+            None if s.host.ends_with(".gov.test") => {
                 assert_eq!(code, ResponseCode::NXDomain, "{}", s.host);
+                assert!(ips.is_empty());
+            }
+            None => {
+                assert_eq!(code, ResponseCode::Refused, "{}", s.host);
                 assert!(ips.is_empty());
             }
         }
@@ -280,6 +284,12 @@ async fn the_catalog_serves_every_behaviour_it_promises() {
     );
     let (code, _) = dns_query(dns, "nxdomain.gov.test.", true).await;
     assert_eq!(code, ResponseCode::NXDomain);
+    let (code, _) = dns_query(dns, "lame.unserved.test.", false).await;
+    assert_eq!(
+        code,
+        ResponseCode::Refused,
+        "a zone the farm does not serve"
+    );
     let (code, aia) = dns_query(dns, "aia.gov.test.", false).await;
     assert_eq!(code, ResponseCode::NoError);
     assert_eq!(aia.len(), 1);
