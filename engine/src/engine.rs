@@ -701,7 +701,7 @@ impl WebClient {
             .user_agent(config.user_agent.clone())
             .pool_max_idle_per_host(2)
             .build()
-            .map_err(|e| Error::Tls(format!("HTTP client: {e}")))?;
+            .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
         Ok(WebClient {
             client,
             policy,
@@ -782,5 +782,60 @@ impl AiaFetch for WebClient {
             cache.insert(url.to_owned(), body.clone().map(Arc::new));
         }
         body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_without_a_port_use_the_configured_one_for_their_scheme() {
+        let cases = [
+            ("http://a.gov.tw/", 80),
+            ("https://a.gov.tw/", 443),
+            ("http://a.gov.tw:8080/", 8080),
+            ("https://a.gov.tw:8443/x", 8443),
+        ];
+        for (url, port) in cases {
+            assert_eq!(port_of(&Url::parse(url).unwrap(), 80, 443), port, "{url}");
+        }
+        assert_eq!(
+            port_of(&Url::parse("https://a.gov.tw/").unwrap(), 8080, 8443),
+            8443
+        );
+        assert_eq!(
+            port_of(&Url::parse("http://a.gov.tw/").unwrap(), 8080, 8443),
+            8080
+        );
+    }
+
+    #[test]
+    fn the_www_sibling_is_the_same_site_and_other_hosts_are_not() {
+        assert!(same_site("a.gov.tw", "a.gov.tw"));
+        assert!(same_site("www.a.gov.tw", "a.gov.tw"));
+        assert!(same_site("a.gov.tw", "www.a.gov.tw"));
+        assert!(!same_site("b.gov.tw", "a.gov.tw"));
+        assert!(!same_site("www.b.a.gov.tw", "a.gov.tw"));
+        assert!(!same_site("wwwa.gov.tw", "a.gov.tw"));
+    }
+
+    #[test]
+    fn an_engine_builds_with_a_lab_nameserver_and_refuses_a_bad_user_agent() {
+        let config = Config {
+            dns_server: Some("127.0.0.1:53".parse().unwrap()),
+            ..Config::default()
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        assert!(Engine::new(config.clone()).is_ok());
+        let bad = Config {
+            user_agent: "bad\nagent".into(),
+            ..config
+        };
+        assert!(matches!(Engine::new(bad), Err(Error::Config(_))));
     }
 }

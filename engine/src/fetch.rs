@@ -156,7 +156,7 @@ impl Fetcher {
         limits: crate::Limits,
     ) -> Result<Fetcher, crate::Error> {
         let user_agent = HeaderValue::from_str(user_agent)
-            .map_err(|e| crate::Error::Tls(format!("invalid User-Agent: {e}")))?;
+            .map_err(|e| crate::Error::Config(format!("invalid User-Agent: {e}")))?;
         Ok(Fetcher {
             tls: tokio_rustls::TlsConnector::from(tls),
             user_agent,

@@ -60,4 +60,6 @@ pub enum Error {
     Resolver(String),
     #[error("TLS configuration: {0}")]
     Tls(String),
+    #[error("configuration: {0}")]
+    Config(String),
 }
