@@ -730,36 +730,26 @@ fn findings_are_counted_per_code_the_documents_types_first() {
             "https://tcg.gov.taipei/"
         ]
     );
-    let rows = md_rows(&render(&report, Format::Table, Lang::En, By::Sites));
-    assert_eq!(
-        rows[0],
-        [
-            "Agency",
-            "Site",
-            "HTTPS adopted",
-            "HTTPS forced",
-            "Finding",
-            "Detail",
-            "Fix"
-        ]
+    let en = render(&report, Format::Table, Lang::En, By::Sites);
+    assert!(
+        en.contains(
+            "### 國立臺灣大學 · https://lib.ntu.edu.tw/\n\
+         HTTPS adopted: no · HTTPS forced: no · 三級機關\n\n\
+         - `cert_hostname_mismatch` (error) the certificate does not match the domain\n  \
+         Detail: saw cert_hostname_mismatch\n  \
+         Fix: re-issue a certificate that covers the domain\n"
+        ),
+        "{en}"
     );
-    assert_eq!(
-        rows[2],
-        [
-            "國立臺灣大學",
-            "https://lib.ntu.edu.tw/",
-            "no",
-            "no",
-            "cert_hostname_mismatch",
-            "saw cert_hostname_mismatch",
-            "re-issue a certificate that covers the domain"
-        ]
+    // Errors before warnings within a site.
+    let tcg = &en[en.find("https://tcg.gov.taipei/").unwrap()..];
+    assert!(tcg.find("mixed_content_active").unwrap() < tcg.find("hsts_missing").unwrap());
+    let zh = render(&report, Format::Table, Lang::ZhTw, By::Sites);
+    assert!(
+        zh.contains("已導入HTTPS：否 · 強制導入：否 · 三級機關"),
+        "{zh}"
     );
-    assert_eq!(rows[6][4], "hsts_missing");
-    assert_eq!(
-        rows[6][0], "",
-        "continuation rows leave the site cells empty"
-    );
+    assert!(zh.contains("修正方式：重新申請與網域相符的憑證"), "{zh}");
 }
 
 #[test]

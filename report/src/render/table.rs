@@ -5,7 +5,7 @@ use super::{By, Render, clean, signed};
 use crate::build::{AgencyNode, Note};
 use crate::diff::{SiteChange, SiteState};
 use crate::{Diff, Lang, Report};
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
+use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, presets};
 use std::fmt::Write;
 
 fn new_table(r: &Render) -> Table {
@@ -21,6 +21,16 @@ fn new_table(r: &Render) -> Table {
         }
     }
     t
+}
+
+/// Keep these columns as wide as their content when the table wraps to the terminal: only
+/// the long free-text columns (details, fixes, meanings) wrap.
+fn unwrapped(t: &mut Table, columns: impl IntoIterator<Item = usize>) {
+    for i in columns {
+        if let Some(c) = t.column_mut(i) {
+            c.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
 }
 
 fn num(n: impl ToString) -> Cell {
@@ -48,6 +58,7 @@ pub(super) fn ndc_table(report: &Report, r: &Render) -> Table {
     let mut row = vec![Cell::new(l.total)];
     row.extend(figures(&report.total));
     t.add_row(row);
+    unwrapped(&mut t, 0..5);
     t
 }
 
@@ -66,6 +77,7 @@ fn tree_table(report: &Report, r: &Render) -> Table {
         row.extend(figures(&node.row));
         t.add_row(row);
     }
+    unwrapped(&mut t, 0..5);
     t
 }
 
@@ -95,42 +107,54 @@ fn findings_table(report: &Report, r: &Render) -> Table {
         row.extend(f.per_group.iter().map(|g| num(g.sites)));
         t.add_row(row);
     }
+    let columns = 4 + report.groups.len();
+    unwrapped(&mut t, (0..columns).filter(|&i| i != 1));
     t
 }
 
-fn failing_table(report: &Report, r: &Render) -> Table {
-    let l = r.lang.labels();
-    let mut t = new_table(r);
-    t.set_header(vec![
-        l.agency, l.site, l.adopted, l.forced, l.finding, l.detail, l.fix,
-    ]);
+/// The failing sites as a Markdown list: one heading per site, one item per finding with its
+/// detail and fix. Long details and fixes read better as text the terminal wraps than as
+/// table cells squeezed to its width.
+fn failing_list(report: &Report, r: &Render) -> String {
+    let lang = r.lang;
+    let l = lang.labels();
+    let c = l.colon;
+    let mut out = String::new();
     for s in &report.failing {
-        let site = vec![
-            Cell::new(clean(&r.lang.agency_name(&s.agency))),
-            Cell::new(clean(&s.url)),
-            Cell::new(r.lang.yes_no(s.https_ok)),
-            Cell::new(r.lang.yes_no(s.forced_https)),
-        ];
+        let _ = writeln!(
+            out,
+            "### {} · {}
+{}{c}{} · {}{c}{} · {}
+",
+            clean(&lang.agency_name(&s.agency)),
+            clean(&s.url),
+            l.adopted,
+            lang.yes_no(s.https_ok),
+            l.forced,
+            lang.yes_no(s.forced_https),
+            clean(&lang.group_name(&s.category)),
+        );
         if s.findings.is_empty() {
-            let mut row = site.clone();
-            row.extend([Cell::new(l.no_finding), Cell::new(""), Cell::new("")]);
-            t.add_row(row);
+            let _ = writeln!(out, "- {}", l.no_finding);
         }
-        for (i, f) in s.findings.iter().enumerate() {
-            let mut row = if i == 0 {
-                site.clone()
-            } else {
-                vec![Cell::new(""); 4]
-            };
-            row.extend([
-                Cell::new(f.code.as_str()),
-                Cell::new(clean(&f.detail)),
-                Cell::new(r.lang.fix(f.code)),
-            ]);
-            t.add_row(row);
+        for f in &s.findings {
+            let _ = writeln!(
+                out,
+                "- `{}` ({}) {}
+  {}{c}{}
+  {}{c}{}",
+                f.code.as_str(),
+                lang.severity(f.severity),
+                lang.meaning(f.code),
+                l.detail,
+                clean(&f.detail),
+                l.fix,
+                lang.fix(f.code),
+            );
         }
+        out.push('\n');
     }
-    t
+    out
 }
 
 pub(super) fn note_text(n: &Note, lang: Lang) -> String {
@@ -176,11 +200,15 @@ pub(super) fn report(report: &Report, r: &Render) -> String {
     if let Some(a) = &report.agency_filter {
         let _ = writeln!(out, "{}: {}", l.filter, clean(a));
     }
-    let sections: Vec<(&str, Table)> = {
-        let ndc = (l.ndc_table, ndc_table(report, r));
-        let tree = (l.agency_tree, tree_table(report, r));
-        let findings = (l.findings, findings_table(report, r));
-        let failing = (l.failing, failing_table(report, r));
+    let sections: Vec<(&str, String)> = {
+        let ndc = (l.ndc_table, ndc_table(report, r).trim_fmt());
+        let tree = (l.agency_tree, tree_table(report, r).trim_fmt());
+        let findings = (l.findings, findings_table(report, r).trim_fmt());
+        let failing = if report.failing.is_empty() {
+            (l.failing, l.none_failing.to_owned())
+        } else {
+            (l.failing, failing_list(report, r).trim_end().to_owned())
+        };
         match r.by {
             By::Category => vec![ndc, findings, failing],
             By::Agency => vec![tree, findings, failing],
@@ -188,13 +216,8 @@ pub(super) fn report(report: &Report, r: &Render) -> String {
             By::Sites => vec![failing, ndc],
         }
     };
-    for (title, table) in sections {
-        let _ = writeln!(out, "\n## {title}\n");
-        if title == l.failing && report.failing.is_empty() {
-            let _ = writeln!(out, "{}", l.none_failing);
-            continue;
-        }
-        let _ = writeln!(out, "{}", table.trim_fmt());
+    for (title, text) in sections {
+        let _ = writeln!(out, "\n## {title}\n\n{text}");
     }
     if !report.notes.is_empty() {
         let _ = writeln!(out, "\n## {}\n", l.notes);
