@@ -88,10 +88,13 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
 
 /// The results a report is made of.
 ///
-/// Today: the results file. This is the seam for the cluster: add `--job JOB` to
-/// [`ReportArgs`] and fetch the job's results from the coordinator here (the report itself is
+/// Today: the results file. This is the seam for the cluster: add `--job JOB` (and the
+/// coordinator's address) to [`ReportArgs`] and, when it is given, collect the job's results
+/// here (the coordinator's `StreamResults` call yields each site's result as the same JSON
+/// object as a line of the file, so [`parse_results`]-style decoding applies). The report is
 /// built from `Vec<SiteResult>` either way, so a local scan and a cluster job give the same
-/// report).
+/// report, tree and failing sites included (the coordinator's `GetReport` tally holds only
+/// the per-category counts and code counts).
 pub async fn load_results(args: &ReportArgs) -> anyhow::Result<Vec<SiteResult>> {
     match &args.results {
         Some(path) => read_results(path),
