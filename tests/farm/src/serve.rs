@@ -91,13 +91,8 @@ where
     let s = shared.clone();
     shared.tracker.spawn(async move {
         loop {
-            let permit = tokio::select! {
-                _ = s.cancel.cancelled() => return,
-                p = s.permits.clone().acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => return,
-                },
-            };
+            // Accept first, then wait for a permit: an idle listener holds none, so a farm
+            // with more listeners than its connection limit still serves every address.
             let stream = tokio::select! {
                 _ = s.cancel.cancelled() => return,
                 r = listener.accept() => match r {
@@ -108,6 +103,13 @@ where
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
+                },
+            };
+            let permit = tokio::select! {
+                _ = s.cancel.cancelled() => return,
+                p = s.permits.clone().acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => return,
                 },
             };
             s.accepted

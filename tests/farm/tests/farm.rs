@@ -743,3 +743,26 @@ async fn a_fleet_packs_sites_onto_shared_addresses_with_shared_certificates() {
     );
     farm.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_limit_below_the_listener_count_still_serves_every_address() {
+    // Regression: listeners used to take a permit before accepting, so with fewer permits
+    // than listeners some addresses never answered.
+    let farm = Farm::builder()
+        .site("one.gov.test", farm::SiteSpec::healthy())
+        .site("two.gov.test", farm::SiteSpec::healthy())
+        .site("three.gov.test", farm::SiteSpec::healthy())
+        .max_connections(1)
+        .first_address(Ipv4Addr::new(127, 81, 0, 1))
+        .start()
+        .await
+        .unwrap();
+    for s in farm.sites() {
+        let addr = SocketAddr::new(IpAddr::V4(s.address.unwrap()), 80);
+        let r = tokio::time::timeout(Duration::from_secs(20), http_get(addr, &s.host, "/"))
+            .await
+            .unwrap_or_else(|_| panic!("{} never answered", s.host));
+        assert_eq!(r.status, 301, "{}", s.host);
+    }
+    farm.shutdown().await;
+}
