@@ -1,0 +1,242 @@
+//! The queue against a real `redis-server` (started on a free port, no persistence):
+//! exactly-once results, reclaim of idle shards, giving up after the delivery limit,
+//! cancel, and jobs kept apart.
+
+use model::{Code, Site, SiteResult};
+use queue::{ConnectOptions, JobId, JobState, Queue};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Redis {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server (install the redis-server package)");
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Redis {
+                    child,
+                    port,
+                    _dir: dir,
+                };
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("redis-server did not start");
+    }
+
+    fn queue(&self) -> Queue {
+        Queue::connect(
+            &format!("redis://127.0.0.1:{}", self.port),
+            &ConnectOptions::default(),
+        )
+        .unwrap()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sites(n: usize) -> Vec<Site> {
+    (0..n)
+        .map(|i| Site::parse(&format!("s{i}.gov.test")).unwrap())
+        .collect()
+}
+
+fn ok(site: &Site) -> SiteResult {
+    let mut r = SiteResult::for_site(site);
+    r.https_ok = true;
+    r
+}
+
+async fn job(q: &Queue, id: &str, n: usize, shard: u64) -> JobId {
+    let job = JobId::parse(id).unwrap();
+    q.create_job(&job, id, "", 1).await.unwrap();
+    q.append_sites(&job, &sites(n)).await.unwrap();
+    let info = q.seal_job(&job, shard, 2).await.unwrap();
+    assert_eq!(
+        (info.total, info.shards, info.state),
+        (
+            n as u64,
+            n.div_ceil(shard as usize) as u64,
+            JobState::Running
+        )
+    );
+    job
+}
+
+const POLL: Duration = Duration::from_millis(50);
+
+#[tokio::test]
+async fn a_redelivered_shard_cannot_make_two_results_for_a_site() {
+    let redis = Redis::start();
+    let q = redis.queue();
+    let job = job(&q, "j1", 5, 5).await;
+    let d = q
+        .take("a", 1, 0, POLL)
+        .await
+        .unwrap()
+        .pop()
+        .expect("a shard");
+    let work = q.load(&d).await.unwrap();
+    assert_eq!(work.sites.len(), 5);
+    // Worker a writes two results, then "dies"; the shard goes idle and b reclaims it.
+    let first: Vec<_> = work.sites[..2].iter().map(|(i, s)| (*i, ok(s))).collect();
+    assert_eq!(q.store(&d, &first, false, 3).await.unwrap().written, 2);
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    let again = q
+        .reclaim(Some("b"), Duration::from_millis(100), 3, 10, 4)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].deliveries, 2);
+    // b only has the three sites without a result left to scan.
+    let rest = q.load(&again[0]).await.unwrap();
+    assert_eq!(
+        rest.sites.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+        [2, 3, 4]
+    );
+    // Even if b writes all five (a stalled a wrote late, say), each site counts once.
+    let all: Vec<_> = work.sites.iter().map(|(i, s)| (*i, ok(s))).collect();
+    let stored = q.store(&again[0], &all, true, 5).await.unwrap();
+    assert_eq!((stored.written, stored.job_finished), (3, true));
+    let info = q.job(&job).await.unwrap().unwrap();
+    assert_eq!(
+        (info.done, info.state, info.finished_ms),
+        (5, JobState::Done, 5)
+    );
+    assert_eq!(q.results(&job, 0, 10).await.unwrap().len(), 5);
+    // A done job is no longer offered to workers.
+    assert!(q.active_jobs().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_shard_past_its_delivery_limit_ends_with_scan_failed_results() {
+    let redis = Redis::start();
+    let q = redis.queue();
+    let job = job(&q, "j2", 4, 2).await;
+    let idle = Duration::from_millis(60);
+    let mut held = q.take("w1", 1, 0, POLL).await.unwrap();
+    assert_eq!(held.len(), 1);
+    let poison = held.pop().unwrap();
+    // Two more deliveries, each holder dying without a word.
+    for (n, who) in [(2, "w2"), (3, "w3")] {
+        tokio::time::sleep(idle * 2).await;
+        let got = q.reclaim(Some(who), idle, 3, 10, 10).await.unwrap();
+        assert_eq!(got.len(), 1, "delivery {n}");
+        assert_eq!(
+            (got[0].entry.as_str(), got[0].deliveries),
+            (poison.entry.as_str(), n)
+        );
+    }
+    // Third holder dies too: the next sweep gives the shard up instead of delivering it.
+    tokio::time::sleep(idle * 2).await;
+    assert!(q.reclaim(None, idle, 3, 10, 20).await.unwrap().is_empty());
+    let info = q.job(&job).await.unwrap().unwrap();
+    assert_eq!((info.done, info.failed), (2, 2));
+    for (_, json) in q.results(&job, poison.start, 2).await.unwrap() {
+        let r: SiteResult = serde_json::from_str(&json).unwrap();
+        assert!(r.has(Code::ScanFailed), "{json}");
+    }
+    // And it is not delivered again.
+    tokio::time::sleep(idle * 2).await;
+    assert!(
+        q.reclaim(Some("w4"), idle, 3, 10, 30)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn cancel_fills_every_missing_result_and_workers_skip_the_shards() {
+    let redis = Redis::start();
+    let q = redis.queue();
+    let job = job(&q, "j3", 7, 3).await;
+    let d = q.take("w", 1, 0, POLL).await.unwrap().pop().unwrap();
+    let info = q.cancel(&job, 9).await.unwrap();
+    assert_eq!(
+        (info.state, info.done, info.failed),
+        (JobState::Cancelled, 7, 7)
+    );
+    // The worker holding a shard sees the state; its late results change nothing.
+    assert_eq!(q.load(&d).await.unwrap().state, JobState::Cancelled);
+    let work: Vec<_> = sites(3)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i as u64, ok(s)))
+        .collect();
+    assert_eq!(q.store(&d, &work, true, 10).await.unwrap().written, 0);
+    // No more shards are handed out.
+    assert!(q.take("w", 4, 0, POLL).await.unwrap().is_empty());
+    // Cancelling again is harmless.
+    assert_eq!(q.cancel(&job, 11).await.unwrap().state, JobState::Cancelled);
+}
+
+#[tokio::test]
+async fn two_jobs_are_served_in_turn_and_kept_apart() {
+    let redis = Redis::start();
+    let q = redis.queue();
+    let a = job(&q, "ja", 4, 1).await;
+    let b = job(&q, "jb", 4, 1).await;
+    let got = q.take("w", 2, 0, POLL).await.unwrap();
+    let jobs: Vec<&JobId> = got.iter().map(|d| &d.job).collect();
+    assert_eq!(jobs, [&a, &b], "one shard from each job");
+    for d in &got {
+        let w = q.load(d).await.unwrap();
+        let r: Vec<_> = w.sites.iter().map(|(i, s)| (*i, ok(s))).collect();
+        q.store(d, &r, true, 1).await.unwrap();
+    }
+    assert_eq!(q.job(&a).await.unwrap().unwrap().done, 1);
+    assert_eq!(q.job(&b).await.unwrap().unwrap().done, 1);
+    let listed: Vec<JobId> = q.jobs().await.unwrap().into_iter().map(|j| j.id).collect();
+    assert_eq!(listed.len(), 2);
+}
+
+#[tokio::test]
+async fn an_empty_list_is_refused_and_unknown_jobs_are_none() {
+    let redis = Redis::start();
+    let q = redis.queue();
+    let job = JobId::parse("empty").unwrap();
+    q.create_job(&job, "", "", 1).await.unwrap();
+    assert!(matches!(
+        q.seal_job(&job, 10, 2).await,
+        Err(queue::Error::EmptyJob)
+    ));
+    q.discard_job(&job).await.unwrap();
+    assert!(q.job(&job).await.unwrap().is_none());
+    assert!(matches!(
+        q.cancel(&job, 3).await,
+        Err(queue::Error::UnknownJob(_))
+    ));
+}
