@@ -99,9 +99,12 @@ impl Engine {
         result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         result.addresses = state.addresses.iter().map(IpAddr::to_string).collect();
         result.https = state.details;
-        if let Some(walk) = state.obs.walk {
-            result.final_url = Some(walk.end.url().to_string());
-            result.redirects = walk.hops;
+        match state.obs.walk {
+            Some(walk) => {
+                result.final_url = Some(walk.end.url().to_string());
+                result.redirects = walk.hops;
+            }
+            None => result.redirects = state.trail,
         }
         result.mixed_content = state.obs.mixed;
         tracing::debug!(
@@ -162,6 +165,7 @@ impl Engine {
             pages: HashMap::new(),
             last: None,
             prefetched: Some((http_url.clone(), first_hop)),
+            trail: &mut state.trail,
         };
         let walk = redirect::walk(http_url, self.config.limits.max_redirects, &mut hops).await;
         let Hops { pages, last, .. } = hops;
@@ -471,6 +475,8 @@ struct State {
     obs: Observations,
     addresses: Vec<IpAddr>,
     details: Option<HttpsDetails>,
+    /// The walk's requests as they are made, for a walk the site timeout cut short.
+    trail: Vec<model::Hop>,
 }
 
 impl State {
@@ -487,6 +493,7 @@ impl State {
             },
             addresses: Vec::new(),
             details: None,
+            trail: Vec::new(),
         }
     }
 }
@@ -555,6 +562,8 @@ struct Hops<'a> {
     last: Option<(Url, Fetched)>,
     /// The walk's first request, made beside the https examination.
     prefetched: Option<(Url, Fetched)>,
+    /// Each request as it is answered (the walk's own record is lost if the site times out).
+    trail: &'a mut Vec<model::Hop>,
 }
 
 impl Hops<'_> {
@@ -602,6 +611,31 @@ impl Hops<'_> {
 
 impl HopFetch for Hops<'_> {
     async fn fetch(&mut self, url: &Url) -> HopAnswer {
+        let answer = self.request(url).await;
+        let (location, via) = match (&answer.location, &answer.meta_refresh) {
+            (Some(loc), _) => (
+                Some(
+                    redirect::resolve_location(url, loc)
+                        .map_or_else(|_| loc.clone(), |u| u.to_string()),
+                ),
+                Some(model::HopKind::Http),
+            ),
+            (None, Some(meta)) => (Some(meta.to_string()), Some(model::HopKind::MetaRefresh)),
+            (None, None) => (None, None),
+        };
+        self.trail.push(model::Hop {
+            url: url.to_string(),
+            status: answer.status,
+            location,
+            via,
+            error: answer.error.as_ref().map(ToString::to_string),
+        });
+        answer
+    }
+}
+
+impl Hops<'_> {
+    async fn request(&mut self, url: &Url) -> HopAnswer {
         if url == self.site_https {
             return match self.site_response {
                 Some(r) => self.answer(url, r),

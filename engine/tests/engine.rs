@@ -177,19 +177,22 @@ impl Lab {
                 self.serve_tls(ip, tls, handler).await;
             }
             Some(Https::Config(tls, handler)) => self.serve_tls(ip, tls, handler).await,
-            Some(Https::Stall) => {
-                let listener = TcpListener::bind((ip, self.https_port)).await.unwrap();
-                let connections = Arc::clone(&self.connections);
-                tokio::spawn(async move {
-                    let mut held = Vec::new();
-                    while let Ok((stream, _)) = listener.accept().await {
-                        connections.fetch_add(1, Ordering::SeqCst);
-                        held.push(stream);
-                    }
-                });
-            }
+            Some(Https::Stall) => self.stall(ip, self.https_port).await,
         }
         ip
+    }
+
+    /// Accept TCP on `ip:port` and never answer.
+    async fn stall(&self, ip: Ipv4Addr, port: u16) {
+        let listener = TcpListener::bind((ip, port)).await.unwrap();
+        let connections = Arc::clone(&self.connections);
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                connections.fetch_add(1, Ordering::SeqCst);
+                held.push(stream);
+            }
+        });
     }
 
     async fn serve_tls(&self, ip: Ipv4Addr, tls: Arc<rustls::ServerConfig>, handler: Handler) {
@@ -751,5 +754,38 @@ async fn an_omitted_intermediate_is_fetched_through_aia_as_a_browser_does() {
             .contains("Engine Test Intermediate"),
         "{:?}",
         https.fetched_intermediates[0]
+    );
+}
+
+#[tokio::test]
+async fn the_site_timeout_keeps_what_was_seen_before_it() {
+    let mut lab = Lab::new(10).await;
+    lab.site(
+        "slowwalk.gov.test",
+        Some(redirect(301, "http://hang.gov.test/")),
+        Some(Https::Serve(
+            vec!["slowwalk.gov.test"],
+            page("<p>ok</p>", &[HSTS_YEAR, HTML]),
+        )),
+    )
+    .await;
+    let hang = lab.site("hang.gov.test", None, None).await;
+    lab.stall(hang, lab.http_port).await;
+    let mut config = lab.config();
+    // Shorter than the response timeout: the site timeout ends the stalled request.
+    config.limits.site_timeout = Duration::from_millis(1500);
+    let r = scan(&Engine::new(config).unwrap(), "slowwalk.gov.test").await;
+    assert_eq!(codes(&r), vec![Code::Timeout], "{:#?}", r.findings);
+    assert!(
+        r.https_ok,
+        "the https endpoint was examined before the timeout"
+    );
+    assert!(!r.forced_https);
+    assert_eq!(r.https.as_ref().unwrap().status, Some(200));
+    assert_eq!(r.redirects.len(), 1, "{:#?}", r.redirects);
+    assert_eq!(r.redirects[0].status, Some(301));
+    assert_eq!(
+        r.redirects[0].location.as_deref(),
+        Some("http://hang.gov.test/")
     );
 }
