@@ -23,28 +23,22 @@ impl Redis {
             .port();
         let dir = tempfile::tempdir().unwrap();
         let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
             .arg("--dir")
             .arg(dir.path())
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server (install the redis-server package)");
+        // Owned from here: dropped (killed and reaped) on every path.
+        let redis = Redis {
+            child,
+            port,
+            _dir: dir,
+        };
         for _ in 0..200 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Redis {
-                    child,
-                    port,
-                    _dir: dir,
-                };
+                return redis;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
