@@ -103,6 +103,9 @@ impl Resolver {
                         addrs.push(ip);
                     }
                 }
+                // IPv4 first, in the order answered: a host without IPv6 routes then does
+                // not wait on addresses it cannot reach before the ones it can.
+                addrs.sort_by_key(IpAddr::is_ipv6);
                 if addrs.is_empty() {
                     Err(Error::NoAddresses)
                 } else {

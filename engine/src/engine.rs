@@ -27,6 +27,9 @@ use url::Url;
 
 /// AIA answers kept across sites (many sites share a CA).
 const AIA_CACHE_ENTRIES: usize = 256;
+/// A failed AIA fetch is remembered this long, so a dead URL is not asked for by every site
+/// of its CA, and a passing failure does not stick.
+const AIA_FAILURE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// TLS 1.2 suites Chrome or Firefox still offer; a server that accepts one of them over TLS
 /// 1.2 gets the padlock even when rustls cannot speak it.
@@ -680,8 +683,11 @@ struct WebClient {
     http_port: u16,
     https_port: u16,
     max_aia_bytes: usize,
-    aia_cache: Mutex<HashMap<String, Option<Arc<Vec<u8>>>>>,
+    aia_cache: Mutex<HashMap<String, AiaEntry>>,
 }
+
+/// A cached AIA answer (`None`: the fetch failed) and when it was fetched.
+type AiaEntry = (Option<Arc<Vec<u8>>>, Instant);
 
 /// reqwest's resolver: ours, with the policy applied to every answer.
 struct PolicyResolver {
@@ -804,7 +810,9 @@ impl WebClient {
 
 impl AiaFetch for WebClient {
     async fn fetch(&self, url: &str) -> Option<Vec<u8>> {
-        if let Some(hit) = self.aia_cache.lock().ok()?.get(url) {
+        if let Some((hit, when)) = self.aia_cache.lock().ok()?.get(url)
+            && (hit.is_some() || when.elapsed() < AIA_FAILURE_TTL)
+        {
             return hit.as_deref().cloned();
         }
         let prepared = self.prepare(url)?;
@@ -813,7 +821,7 @@ impl AiaFetch for WebClient {
             if cache.len() >= AIA_CACHE_ENTRIES {
                 cache.clear();
             }
-            cache.insert(url.to_owned(), body.clone().map(Arc::new));
+            cache.insert(url.to_owned(), (body.clone().map(Arc::new), Instant::now()));
         }
         body
     }
