@@ -48,20 +48,33 @@ pub(crate) async fn serve(
         catalog.upsert(LowerName::new(&fqdn(&zone)?), vec![Arc::new(authority)]);
     }
 
-    let udp = UdpSocket::bind(bind)
-        .await
-        .map_err(|e| Error::io(format!("bind DNS UDP {bind}"), e))?;
-    let addr = udp
-        .local_addr()
-        .map_err(|e| Error::io("DNS UDP address", e))?;
-    // TCP on the same port as UDP, as a resolver expects (truncated answers retry on TCP).
-    let tcp = TcpListener::bind(addr)
-        .await
-        .map_err(|e| Error::io(format!("bind DNS TCP {addr}"), e))?;
+    let (udp, tcp, addr) = bind_pair(bind).await?;
     let mut server = ServerFuture::new(catalog);
     server.register_socket(udp);
     server.register_listener(tcp, Duration::from_secs(5));
     Ok((server, addr))
+}
+
+/// A UDP socket and a TCP listener on the same port, as a resolver expects (truncated
+/// answers are retried over TCP). With port 0 the free UDP port may be taken on TCP by
+/// someone else: try again with another (bounded).
+async fn bind_pair(bind: SocketAddr) -> Result<(UdpSocket, TcpListener, SocketAddr), Error> {
+    let attempts = if bind.port() == 0 { 20 } else { 1 };
+    let mut last = None;
+    for _ in 0..attempts {
+        let udp = UdpSocket::bind(bind)
+            .await
+            .map_err(|e| Error::io(format!("bind DNS UDP {bind}"), e))?;
+        let addr = udp
+            .local_addr()
+            .map_err(|e| Error::io("DNS UDP address", e))?;
+        match TcpListener::bind(addr).await {
+            Ok(tcp) => return Ok((udp, tcp, addr)),
+            Err(e) => last = Some((addr, e)),
+        }
+    }
+    let (addr, e) = last.expect("at least one attempt");
+    Err(Error::io(format!("bind DNS TCP {addr}"), e))
 }
 
 fn fqdn(name: &str) -> Result<Name, Error> {

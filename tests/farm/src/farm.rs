@@ -332,31 +332,30 @@ fn openssl_docroot(dir: &Path, path: &str, page: &crate::spec::Page) -> Result<P
     Ok(dir.to_owned())
 }
 
-/// Issue the certificates of one address: one leaf for every `Cert::Valid` name together,
-/// one per other site.
+/// Issue the certificates of one address: one leaf per kind of [`Cert`], listing every
+/// name of the address that wants that kind (a healthy shared host has one certificate for
+/// all its sites; a fleet address needs a handful, not one per site). A CN-only
+/// certificate names one host, so those are one per site.
 fn certificates(pki: &Pki, certs: &[(String, Cert)], aia_url: &str) -> Result<Sni, Error> {
     let provider = rustls::crypto::ring::default_provider();
     let load = |leaf: Leaf| -> Result<Arc<CertifiedKey>, Error> {
         let key = provider.key_provider.load_private_key(leaf.key)?;
         Ok(Arc::new(CertifiedKey::new(leaf.chain, key)))
     };
+    let mut groups: Vec<(&Cert, Vec<String>)> = Vec::new();
+    for (host, cert) in certs {
+        match groups.iter_mut().find(|(c, _)| *c == cert) {
+            Some((_, names)) if *cert != Cert::CommonNameOnly => names.push(host.clone()),
+            _ => groups.push((cert, vec![host.clone()])),
+        }
+    }
     let mut by_name = HashMap::new();
     let mut default = None;
-    let valid: Vec<String> = certs
-        .iter()
-        .filter(|(_, c)| *c == Cert::Valid)
-        .map(|(h, _)| h.clone())
-        .collect();
-    if !valid.is_empty() {
-        let key = load(pki.issue(&Cert::Valid, &valid, aia_url)?)?;
-        for h in &valid {
-            by_name.insert(h.clone(), key.clone());
+    for (cert, names) in groups {
+        let key = load(pki.issue(cert, &names, aia_url)?)?;
+        for h in names {
+            by_name.insert(h, key.clone());
         }
-        default = Some(key);
-    }
-    for (host, cert) in certs.iter().filter(|(_, c)| *c != Cert::Valid) {
-        let key = load(pki.issue(cert, std::slice::from_ref(host), aia_url)?)?;
-        by_name.insert(host.clone(), key.clone());
         default.get_or_insert(key);
     }
     let default = default.ok_or_else(|| Error::Spec("an https address without sites".into()))?;

@@ -122,6 +122,13 @@ impl FarmBuilder {
         ))
         .with("/logo.png", Reply::bytes("image/png", PNG));
         let http_page = Routes::always(Reply::html(sized_page(mix.page_bytes.min(4096), "")));
+        // Built once and shared by every site of a kind.
+        let healthy = healthy.into_routes();
+        let mixed = mixed.into_routes();
+        let https = |cert: Cert, routes: &Routes| Secure::Rustls {
+            cert,
+            routes: routes.clone(),
+        };
         let mut counts: std::collections::HashMap<&'static str, usize> = Default::default();
         for i in 0..n {
             let b = pick(mix, i);
@@ -130,14 +137,14 @@ impl FarmBuilder {
             *seen += 1;
             let (spec, expect, description) = match b {
                 Behaviour::Healthy => (
-                    SiteSpec::serving(healthy.clone()),
+                    SiteSpec::new(Plain::to_https(), https(Cert::Valid, &healthy)),
                     Expect::clean(),
                     "healthy",
                 ),
                 Behaviour::NoRedirect => (
                     SiteSpec::new(
                         Plain::Serve(http_page.clone()),
-                        Secure::page(Cert::Valid, healthy.clone()),
+                        https(Cert::Valid, &healthy),
                     ),
                     Expect::adopted(&[NoHttpsRedirect]),
                     "no redirect",
@@ -145,32 +152,26 @@ impl FarmBuilder {
                 Behaviour::Mismatch => (
                     SiteSpec::new(
                         Plain::to_https(),
-                        Secure::page(
-                            Cert::For(vec!["www.other.gov.test".into()]),
-                            healthy.clone(),
-                        ),
+                        https(Cert::For(vec!["www.other.gov.test".into()]), &healthy),
                     ),
                     Expect::broken(&[CertHostnameMismatch]),
                     "hostname mismatch",
                 ),
                 Behaviour::Expired => (
-                    SiteSpec::new(
-                        Plain::to_https(),
-                        Secure::page(Cert::Expired, healthy.clone()),
-                    ),
+                    SiteSpec::new(Plain::to_https(), https(Cert::Expired, &healthy)),
                     Expect::broken(&[CertExpired]),
                     "expired",
                 ),
                 Behaviour::IncompleteChain => (
                     SiteSpec::new(
                         Plain::to_https(),
-                        Secure::page(Cert::NoIntermediate { aia: true }, healthy.clone()),
+                        https(Cert::NoIntermediate { aia: true }, &healthy),
                     ),
                     Expect::forced(&[CertChainIncomplete]),
                     "incomplete chain (AIA)",
                 ),
                 Behaviour::MixedContent => (
-                    SiteSpec::serving(mixed.clone()),
+                    SiteSpec::new(Plain::to_https(), https(Cert::Valid, &mixed)),
                     Expect::forced(&[MixedContentActive]),
                     "mixed content (script)",
                 ),

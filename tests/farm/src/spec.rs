@@ -6,6 +6,7 @@
 
 use bytes::Bytes;
 use model::Code;
+use std::sync::Arc;
 
 /// One year, in seconds: the HSTS max-age every healthy farm site sends.
 pub const ONE_YEAR: u64 = 31_536_000;
@@ -247,7 +248,12 @@ impl SiteSpec {
 impl Plain {
     /// Every path answers `301 Location: https://HOST/` (the host of the request).
     pub fn to_https() -> Self {
-        Plain::Serve(Routes::always(Reply::redirect(301, "https://{host}/")))
+        static TO_HTTPS: std::sync::OnceLock<Routes> = std::sync::OnceLock::new();
+        Plain::Serve(
+            TO_HTTPS
+                .get_or_init(|| Routes::always(Reply::redirect(301, "https://{host}/")))
+                .clone(),
+        )
     }
 }
 
@@ -299,7 +305,8 @@ impl Page {
         self
     }
 
-    pub(crate) fn into_routes(self) -> Routes {
+    /// The routes of this page: `/` and the extra paths, 404 elsewhere.
+    pub fn into_routes(self) -> Routes {
         let mut page = Reply::html(self.html);
         if let Some(h) = &self.hsts {
             page = page.header("strict-transport-security", h);
@@ -312,35 +319,41 @@ impl Page {
     }
 }
 
-/// Replies by exact path (query ignored), with a fallback.
+/// Replies by exact path (query ignored), with a fallback. Cheap to clone: clones share
+/// one table (a fleet gives thousands of sites the same routes).
 #[derive(Debug, Clone)]
-pub struct Routes {
-    pub(crate) exact: Vec<(String, Reply)>,
-    pub(crate) fallback: Reply,
+pub struct Routes(Arc<Table>);
+
+#[derive(Debug, Clone)]
+struct Table {
+    exact: Vec<(String, Reply)>,
+    fallback: Reply,
 }
 
 impl Routes {
     /// Every path gets `reply`.
     pub fn always(reply: Reply) -> Self {
-        Routes {
+        Routes(Arc::new(Table {
             exact: Vec::new(),
             fallback: reply,
-        }
+        }))
     }
 
     /// `path` gets `reply` (the last one given for a path wins).
     pub fn at(mut self, path: &str, reply: Reply) -> Self {
-        self.exact.retain(|(p, _)| p != path);
-        self.exact.push((path.to_owned(), reply));
+        let table = Arc::make_mut(&mut self.0);
+        table.exact.retain(|(p, _)| p != path);
+        table.exact.push((path.to_owned(), reply));
         self
     }
 
     pub(crate) fn reply(&self, path: &str) -> &Reply {
-        self.exact
+        self.0
+            .exact
             .iter()
             .find(|(p, _)| p == path)
             .map(|(_, r)| r)
-            .unwrap_or(&self.fallback)
+            .unwrap_or(&self.0.fallback)
     }
 }
 
