@@ -156,6 +156,10 @@ impl Engine {
         state.details = Some(examined.details);
         state.obs.https = Some(examined.endpoint);
         let site_page = examined.response;
+        let mut pages = HashMap::new();
+        if let Some(a) = examined.analysis {
+            pages.insert(https_url.clone(), a);
+        }
 
         // 3. The walk from http://, reusing the https answer.
         let mut hops = Hops {
@@ -165,13 +169,15 @@ impl Engine {
             site_error: state.obs.https.as_ref().and_then(no_response_reason),
             site_addrs: &allowed,
             site_host: &site.host,
-            pages: HashMap::new(),
+            pages,
             last: None,
             prefetched: Some((http_url.clone(), first_hop)),
             trail: &mut state.trail,
         };
         let walk = redirect::walk(http_url, self.config.limits.max_redirects, &mut hops).await;
-        let Hops { pages, last, .. } = hops;
+        let Hops {
+            mut pages, last, ..
+        } = hops;
         let end = walk.end.clone();
         state.obs.walk = Some(walk);
 
@@ -189,27 +195,12 @@ impl Engine {
                     Some(self.endpoint_from_walk(url, final_host, fetched, now).await);
             }
             if (200..300).contains(status) && same_site(final_host, &site.host) {
-                final_page = pages.get(url).cloned();
+                final_page = pages.remove(url);
             }
         }
 
         // 5. Mixed content on the final https page.
-        let analysis = match final_page {
-            Some(a) => Some(a),
-            None => site_page
-                .as_ref()
-                .filter(|r| (200..300).contains(&r.status) && r.is_html())
-                .map(|r| {
-                    pages.get(&https_url).cloned().unwrap_or_else(|| {
-                        mixed_content::analyze(
-                            &r.body,
-                            &https_url,
-                            r.truncated,
-                            self.config.limits.max_samples,
-                        )
-                    })
-                }),
-        };
+        let analysis = final_page.or_else(|| pages.remove(&https_url));
         if let Some(a) = analysis {
             let mut mixed = a.mixed;
             if self.config.check_https_copies {
@@ -281,16 +272,27 @@ impl Engine {
                     .as_deref()
                     .and_then(|v| crate::hsts::parse(v).ok())
                     .map(|h| h.max_age);
-                let location = response.location().map(|loc| {
-                    redirect::resolve_location(url, loc)
-                        .map_or_else(|_| loc.to_owned(), |u| u.to_string())
-                });
+                // Read once here; the walk and the mixed-content step reuse it.
+                let analysis = analyze_page(url, &response, self.config.limits.max_samples);
+                // Where the response sends the visitor: a 3xx, or a delay-0 meta refresh.
+                let location = match response.location() {
+                    Some(loc) => Some(
+                        redirect::resolve_location(url, loc)
+                            .map_or_else(|_| loc.to_owned(), |u| u.to_string()),
+                    ),
+                    None => analysis
+                        .as_ref()
+                        .and_then(|a| meta_target(a, url))
+                        .map(|u| u.to_string()),
+                };
                 endpoint.response = Response::Received {
                     status: response.status,
                     location,
                     hsts,
                 };
-                self.finish(endpoint, details, Some(response))
+                let mut examined = self.finish(endpoint, details, Some(response));
+                examined.analysis = analysis;
+                examined
             }
             (None, Err(fetch::Error::Tls(rustls)), Some(addr)) => {
                 // rustls refused: find out what the server really offers.
@@ -368,6 +370,7 @@ impl Engine {
             endpoint,
             details,
             response,
+            analysis: None,
         }
     }
 
@@ -505,6 +508,24 @@ struct Examined {
     endpoint: Endpoint,
     details: HttpsDetails,
     response: Option<fetch::Response>,
+    /// The page, when it is 2xx HTML.
+    analysis: Option<Analysis>,
+}
+
+/// Analyse a 2xx HTML page (meta refresh, mixed content); `None` for anything else.
+fn analyze_page(url: &Url, response: &fetch::Response, max_samples: usize) -> Option<Analysis> {
+    ((200..300).contains(&response.status) && response.is_html() && !response.body.is_empty())
+        .then(|| mixed_content::analyze(&response.body, url, response.truncated, max_samples))
+}
+
+/// Where a delay-0 meta refresh sends the visitor (not the page itself).
+fn meta_target(analysis: &Analysis, url: &Url) -> Option<Url> {
+    analysis
+        .meta_refresh
+        .as_ref()
+        .filter(|m| m.delay == 0)
+        .and_then(|m| m.url.clone())
+        .filter(|u| u != url)
 }
 
 /// Why an examined endpoint gave no HTTP response, as the walk reports it.
@@ -589,24 +610,13 @@ impl Hops<'_> {
             location: response.location().map(str::to_owned),
             ..Default::default()
         };
-        if answer.location.is_none()
-            && (200..300).contains(&response.status)
-            && response.is_html()
-            && !response.body.is_empty()
-        {
-            let analysis = mixed_content::analyze(
-                &response.body,
-                url,
-                response.truncated,
-                self.engine.config.limits.max_samples,
-            );
-            answer.meta_refresh = analysis
-                .meta_refresh
-                .as_ref()
-                .filter(|m| m.delay == 0)
-                .and_then(|m| m.url.clone())
-                .filter(|u| u != url);
-            self.pages.insert(url.clone(), analysis);
+        if answer.location.is_none() {
+            if !self.pages.contains_key(url)
+                && let Some(a) = analyze_page(url, response, self.engine.config.limits.max_samples)
+            {
+                self.pages.insert(url.clone(), a);
+            }
+            answer.meta_refresh = self.pages.get(url).and_then(|a| meta_target(a, url));
         }
         answer
     }

@@ -487,7 +487,33 @@ async fn downgrades_and_loops_are_not_forced() {
         )),
     )
     .await;
+    lab.site(
+        "metadown.gov.test",
+        Some(routes(&[
+            ("/", redirect(301, "https://metadown.gov.test/")),
+            ("/plain", page("<p>plain</p>", &[HTML])),
+        ])),
+        Some(Https::Serve(
+            vec!["metadown.gov.test"],
+            page(
+                r#"<meta http-equiv="refresh" content="0;URL='http://metadown.gov.test/plain'">"#,
+                &[HSTS_YEAR, HTML],
+            ),
+        )),
+    )
+    .await;
     let engine = lab.engine();
+
+    // A delay-0 meta refresh back to http is a downgrade too.
+    let r = scan(&engine, "metadown.gov.test").await;
+    assert_eq!(
+        codes(&r),
+        vec![Code::RedirectDowngrade],
+        "{:#?}",
+        r.findings
+    );
+    assert!(!r.https_ok && !r.forced_https);
+    assert_eq!(r.redirects[1].via, Some(HopKind::MetaRefresh));
 
     let r = scan(&engine, "down.gov.test").await;
     assert!(!r.https_ok && !r.forced_https, "{:#?}", r.findings);
