@@ -104,11 +104,16 @@ async fn main() -> anyhow::Result<()> {
         farm.dns_addr(),
         farm.ca_pem_path().display()
     );
-    println!("serving until Ctrl-C");
+    println!("serving until Ctrl-C or SIGTERM");
 
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    // Ctrl-C or SIGTERM (a benchmark script stopping the fleet): shut down cleanly, so the
+    // openssl children die with the farm (after a SIGKILL they would outlive it).
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("waiting for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
     farm.shutdown().await;
     Ok(())
 }
