@@ -56,25 +56,34 @@ pub(crate) async fn serve(
 }
 
 /// A UDP socket and a TCP listener on the same port, as a resolver expects (truncated
-/// answers are retried over TCP). With port 0 the free UDP port may be taken on TCP by
-/// someone else: try again with another (bounded).
+/// answers are retried over TCP). With port 0, ports are drawn below the kernel's ephemeral
+/// range (32768 and up by default): a port the kernel hands out for UDP may be held on TCP by
+/// client connections in TIME_WAIT, which block a listener, and a busy test machine has
+/// thousands of those. Bounded attempts.
 async fn bind_pair(bind: SocketAddr) -> Result<(UdpSocket, TcpListener, SocketAddr), Error> {
-    let attempts = if bind.port() == 0 { 20 } else { 1 };
+    use std::hash::BuildHasher;
+    let random = std::collections::hash_map::RandomState::new();
+    let attempts = if bind.port() == 0 { 200 } else { 1 };
     let mut last = None;
-    for _ in 0..attempts {
-        let udp = UdpSocket::bind(bind)
-            .await
-            .map_err(|e| Error::io(format!("bind DNS UDP {bind}"), e))?;
-        let addr = udp
-            .local_addr()
-            .map_err(|e| Error::io("DNS UDP address", e))?;
+    for attempt in 0..attempts {
+        let mut addr = bind;
+        if bind.port() == 0 {
+            addr.set_port(10_000 + (random.hash_one(attempt) % 22_000) as u16);
+        }
+        let udp = match UdpSocket::bind(addr).await {
+            Ok(udp) => udp,
+            Err(e) => {
+                last = Some((addr, e));
+                continue;
+            }
+        };
         match TcpListener::bind(addr).await {
             Ok(tcp) => return Ok((udp, tcp, addr)),
             Err(e) => last = Some((addr, e)),
         }
     }
     let (addr, e) = last.expect("at least one attempt");
-    Err(Error::io(format!("bind DNS TCP {addr}"), e))
+    Err(Error::io(format!("bind DNS UDP+TCP {addr}"), e))
 }
 
 fn fqdn(name: &str) -> Result<Name, Error> {
