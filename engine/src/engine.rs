@@ -463,8 +463,10 @@ impl Engine {
             .map(move |site| {
                 let engine = Arc::clone(&self);
                 let task_site = site.clone();
-                let task =
-                    tokio::spawn(async move { engine.scan(&task_site, SystemTime::now()).await });
+                // Owned by the stream: dropping it aborts the scans in flight.
+                let task = AbortOnDrop(tokio::spawn(async move {
+                    engine.scan(&task_site, SystemTime::now()).await
+                }));
                 async move {
                     // A panic in one site's scan must not lose the site: it becomes a result.
                     task.await.unwrap_or_else(|e| {
@@ -473,6 +475,26 @@ impl Engine {
                 }
             })
             .buffer_unordered(concurrency.max(1))
+    }
+}
+
+/// A spawned task that is aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0).poll(cx)
     }
 }
 

@@ -177,22 +177,35 @@ impl Lab {
                 self.serve_tls(ip, tls, handler).await;
             }
             Some(Https::Config(tls, handler)) => self.serve_tls(ip, tls, handler).await,
-            Some(Https::Stall) => self.stall(ip, self.https_port).await,
+            Some(Https::Stall) => {
+                self.stall(ip, self.https_port).await;
+            }
         }
         ip
     }
 
-    /// Accept TCP on `ip:port` and never answer.
-    async fn stall(&self, ip: Ipv4Addr, port: u16) {
+    /// Accept TCP on `ip:port` and never answer; count the connections the client closes.
+    async fn stall(&self, ip: Ipv4Addr, port: u16) -> Arc<AtomicUsize> {
         let listener = TcpListener::bind((ip, port)).await.unwrap();
         let connections = Arc::clone(&self.connections);
+        let closed: Arc<AtomicUsize> = Arc::default();
+        let closed_by_client = Arc::clone(&closed);
         tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((stream, _)) = listener.accept().await {
+            while let Ok((mut stream, _)) = listener.accept().await {
                 connections.fetch_add(1, Ordering::SeqCst);
-                held.push(stream);
+                let closed = Arc::clone(&closed_by_client);
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 1024];
+                    while let Ok(n) = stream.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                    closed.fetch_add(1, Ordering::SeqCst);
+                });
             }
         });
+        closed
     }
 
     async fn serve_tls(&self, ip: Ipv4Addr, tls: Arc<rustls::ServerConfig>, handler: Handler) {
@@ -796,7 +809,7 @@ async fn the_site_timeout_keeps_what_was_seen_before_it() {
     )
     .await;
     let hang = lab.site("hang.gov.test", None, None).await;
-    lab.stall(hang, lab.http_port).await;
+    let _ = lab.stall(hang, lab.http_port).await;
     let mut config = lab.config();
     // Shorter than the response timeout: the site timeout ends the stalled request.
     config.limits.site_timeout = Duration::from_millis(1500);
@@ -814,4 +827,51 @@ async fn the_site_timeout_keeps_what_was_seen_before_it() {
         r.redirects[0].location.as_deref(),
         Some("http://hang.gov.test/")
     );
+}
+
+/// Poll until `cond` holds; a test that waits forever fails instead.
+async fn eventually(what: &str, cond: impl Fn() -> bool) {
+    for _ in 0..1000 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+#[tokio::test]
+async fn dropping_the_stream_aborts_the_scans_in_flight() {
+    use futures::StreamExt;
+    let mut lab = Lab::new(11).await;
+    let mut closed = Vec::new();
+    for i in 0..3 {
+        let ip = lab.site(&format!("stuck{i}.gov.test"), None, None).await;
+        closed.push(lab.stall(ip, lab.https_port).await);
+    }
+    let mut config = lab.config();
+    config.limits.tls_timeout = Duration::from_secs(60);
+    config.limits.site_timeout = Duration::from_secs(120);
+    config.probe_legacy = false;
+    let engine = Arc::new(Engine::new(config).unwrap());
+    let sites: Vec<Site> = (0..3)
+        .map(|i| Site::parse(&format!("stuck{i}.gov.test")).unwrap())
+        .collect();
+    let mut stream = Box::pin(engine.scan_stream(futures::stream::iter(sites), 3));
+    // Drive the stream until every scan is stuck in its handshake.
+    loop {
+        tokio::select! {
+            r = stream.next() => panic!("no scan can finish yet: {r:?}"),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                if lab.connections.load(Ordering::SeqCst) == 3 {
+                    break;
+                }
+            }
+        }
+    }
+    drop(stream);
+    eventually("every stuck connection closed by the aborted scans", || {
+        closed.iter().all(|c| c.load(Ordering::SeqCst) == 1)
+    })
+    .await;
 }
