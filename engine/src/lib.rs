@@ -22,6 +22,18 @@
 //! - [`verdict`]: a pure step that turns observations into `https_ok`, `forced_https` and
 //!   findings, tested with tables.
 //!
+//! # One site
+//! [`Engine::scan`] resolves the name (cached; every address policy-checked), then at once
+//! examines `https://HOST/PATH` — one connection for the handshake, the chain and the HTTP
+//! response; the legacy probe when rustls fails (a TLS 1.2 suite only browsers speak still
+//! earns the padlock) and for TLS 1.0/1.1 still accepted — and makes the first request of
+//! the walk from `http://HOST/PATH`. The walk reuses the https answer when it lands on it, and
+//! an https endpoint on another host it ends on is judged from the walk's own request. Mixed
+//! content is read from the final https page, each HTML page parsed once. AIA intermediates
+//! and the https copies of upgradable references are fetched by one shared client whose
+//! resolver applies the same policy. Everything runs under the site timeout; past it, what
+//! was seen is judged and a `timeout` finding added.
+//!
 //! Findings are not errors: an expired certificate is a finding. [`Error`] means the engine
 //! itself could not be built (bad configuration).
 
