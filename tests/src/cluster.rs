@@ -451,6 +451,19 @@ impl Cluster {
         std::fs::read_to_string(self.dir().join(format!("{name}.log"))).unwrap_or_default()
     }
 
+    /// Wait until the log of `name` contains `needle` (panics after [`BOUND`]).
+    pub async fn wait_log(&self, name: &str, needle: &str) {
+        let deadline = Instant::now() + BOUND;
+        while !self.log(name).contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "{name} never logged {needle:?}\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Every worker's log, concatenated.
     pub fn worker_logs(&self) -> String {
         self.workers.iter().map(|(n, _)| self.log(n)).collect()

@@ -133,6 +133,8 @@ async fn a_worker_killed_mid_job_loses_no_site_and_duplicates_none() {
         n(&before, "done") < n(&before, "total"),
         "the job ended before the kill: {before}"
     );
+    // Kill it while it holds a shard (the assertion on reclaim below checks it did).
+    cluster.wait_log("worker-1", "scanning a shard").await;
     cluster.kill_worker(0);
     let status = cluster.wait_done(&job).await;
     assert_eq!(n(&status, "done"), 80);
@@ -145,6 +147,48 @@ async fn a_worker_killed_mid_job_loses_no_site_and_duplicates_none() {
         cluster.logs()
     );
     assert_eq!(n(&status, "failed"), 0, "{status}\n{}", cluster.logs());
+    farm.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_stopped_with_sigterm_finishes_its_shards_and_exits_0() {
+    let farm = slow_fleet(40, Ipv4Addr::new(127, 108, 0, 1)).await;
+    let lab = Lab::new(&farm);
+    // A long reclaim idle: if the stopped worker left a shard behind, the job would wait.
+    let mut cluster = Cluster::builder()
+        .workers(2)
+        .shard_size(4)
+        .concurrency(2)
+        .reclaim_idle("10m")
+        .start(&farm)
+        .await;
+    let job = cluster.submit(&lab.csv).await;
+    let before = cluster.wait_for(&job, false, |s| n(s, "done") > 0).await;
+    assert!(
+        n(&before, "done") < n(&before, "total"),
+        "the job ended before the stop: {before}"
+    );
+    cluster.wait_log("worker-1", "scanning a shard").await;
+    let exit = cluster.stop_worker(0);
+    assert!(exit.success(), "SIGTERM exit: {exit}\n{}", cluster.logs());
+    assert!(
+        cluster
+            .log("worker-1")
+            .contains("finishing the shards held")
+    );
+    assert!(
+        !cluster.log("worker-1").contains("held=0"),
+        "the worker held no shard when stopped:\n{}",
+        cluster.logs()
+    );
+    let status = cluster.wait_done(&job).await;
+    assert_eq!((n(&status, "done"), n(&status, "failed")), (40, 0));
+    assert_exactly_once(&cluster.results(&job).await, &lab.csv);
+    assert!(
+        !cluster.worker_logs().contains("reclaimed a shard"),
+        "{}",
+        cluster.logs()
+    );
     farm.shutdown().await;
 }
 

@@ -261,7 +261,7 @@ impl Worker {
             .await;
             return;
         }
-        tracing::debug!(job = %d.job, shard = d.shard, sites = work.sites.len(), deliveries = d.deliveries, "scanning a shard");
+        tracing::info!(job = %d.job, shard = d.shard, sites = work.sites.len(), deliveries = d.deliveries, "scanning a shard");
         let mut tasks: JoinSet<(u64, SiteResult)> = JoinSet::new();
         let mut sites: HashMap<tokio::task::Id, (u64, Site)> = HashMap::new();
         for (index, site) in work.sites {
