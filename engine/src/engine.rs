@@ -198,6 +198,21 @@ impl Engine {
                 final_page = pages.remove(url);
             }
         }
+        // Another host whose handshake rustls refused: learn what it offers, as for the
+        // site's own endpoint (a second connection, only in this case).
+        if let End::Failed {
+            url,
+            error: fetch::Error::Tls(_),
+        } = &end
+            && url.scheme() == "https"
+            && url.host_str().is_some_and(|h| h != site.host)
+        {
+            let host = url.host_str().unwrap_or_default();
+            if let Ok(addrs) = self.addresses_of(host).await {
+                let examined = self.examine_https(url, host, &addrs, now, false).await;
+                state.obs.final_endpoint = Some(examined.endpoint);
+            }
+        }
 
         // 5. Mixed content on the final https page.
         let analysis = final_page.or_else(|| pages.remove(&https_url));

@@ -381,6 +381,17 @@ fn walk_findings(o: &Observations, walk: &Outcome, out: &mut Vec<Finding>) -> bo
                 // The redirect reaches an endpoint only the probe could talk to: a browser
                 // shows the padlock there, and the scanner could not look further.
                 forced = o.https.as_ref().is_some_and(Endpoint::ok) && walk.downgrade.is_none();
+            } else if let Some(e) = o
+                .final_endpoint
+                .as_ref()
+                .filter(|e| !same_as_site && e.url == url.as_str())
+            {
+                // Another host whose handshake rustls refused, examined with the probe.
+                if e.ok() {
+                    forced = walk.downgrade.is_none();
+                } else {
+                    endpoint_findings(e, &format!("the redirect target {url}: "), out);
+                }
             } else if !same_as_site {
                 // (The site's own https endpoint failing is already reported.)
                 let mut f = fetch_finding(url.as_str(), error, url.scheme() == "https");
@@ -890,6 +901,62 @@ mod tests {
                 true,
                 true,
                 vec![],
+            ),
+            (
+                "redirect to another host only the probe speaks: forced",
+                Observations {
+                    final_endpoint: Some(Endpoint {
+                        url: "https://www.a.gov.tw/".into(),
+                        ..endpoint(
+                            Reach::ProbeOnly {
+                                cipher: "TLS_RSA_WITH_AES_128_CBC_SHA".into(),
+                            },
+                            good_chain(),
+                            Response::NotChecked,
+                        )
+                    }),
+                    ..obs(
+                        good_endpoint(),
+                        ended(
+                            End::Failed {
+                                url: url("https://www.a.gov.tw/"),
+                                error: FetchError::Tls("not spoken".into()),
+                            },
+                            2,
+                        ),
+                    )
+                },
+                true,
+                true,
+                vec![],
+            ),
+            (
+                "redirect to another host that speaks only TLS 1.0",
+                Observations {
+                    final_endpoint: Some(Endpoint {
+                        url: "https://www.a.gov.tw/".into(),
+                        ..endpoint(
+                            Reach::LegacyOnly {
+                                versions: vec![Version::Tls10],
+                            },
+                            None,
+                            Response::NotChecked,
+                        )
+                    }),
+                    ..obs(
+                        good_endpoint(),
+                        ended(
+                            End::Failed {
+                                url: url("https://www.a.gov.tw/"),
+                                error: FetchError::Tls("protocol version".into()),
+                            },
+                            2,
+                        ),
+                    )
+                },
+                true,
+                false,
+                vec![TlsLegacyOnly],
             ),
             (
                 "handshake failure",
