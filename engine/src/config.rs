@@ -13,9 +13,11 @@ pub struct Config {
     pub extra_roots: Vec<CertificateDer<'static>>,
     /// Contact private, loopback and link-local addresses (`--allow-private-targets`).
     pub allow_private_targets: bool,
-    /// Port of the `http://` endpoint (80; another only in a lab).
+    /// Port of the `http://` endpoint (80; another only in a lab). A lab port stands for 80
+    /// everywhere: every `http://` URL without a port (redirect hops, AIA) is contacted on it.
     pub http_port: u16,
-    /// Port of the `https://` endpoint (443; another only in a lab).
+    /// Port of the `https://` endpoint (443; another only in a lab), likewise for every
+    /// `https://` URL without a port (redirect hops, https copies of mixed content).
     pub https_port: u16,
     /// Probe for TLS 1.0/1.1 support beside 1.2+ (`tls_legacy_supported`).
     pub probe_legacy: bool,
