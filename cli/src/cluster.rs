@@ -234,15 +234,7 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
 
 /// Follow a job until it ends: a progress bar on a terminal, a line per update otherwise.
 async fn watch(url: &str, job: &str, bar: bool) -> anyhow::Result<ExitCode> {
-    let mut client = connect(url).await?;
-    let mut stream = client
-        .watch_job(v1::WatchJobRequest {
-            job_id: job.to_owned(),
-            interval_ms: 0,
-        })
-        .await
-        .map_err(|s| rpc_error(s, url, job))?
-        .into_inner();
+    let mut stream = open_watch(url, job).await?;
     let terminal = bar && console::Term::stderr().is_term();
     let progress = if terminal {
         ProgressBar::new(0)
@@ -276,6 +268,22 @@ async fn watch(url: &str, job: &str, bar: bool) -> anyhow::Result<ExitCode> {
                 last = Some(status);
             }
             Ok(None) => break,
+            // The coordinator went away mid-watch (a restart): the job goes on without it,
+            // so reconnect for a while rather than give up.
+            Err(status)
+                if matches!(
+                    status.code(),
+                    tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled
+                ) =>
+            {
+                progress.suspend(|| {
+                    eprintln!(
+                        "scanctl: lost the coordinator at {url} ({}); reconnecting",
+                        status.message()
+                    )
+                });
+                stream = reconnect_watch(url, job).await?;
+            }
             Err(status) => {
                 progress.abandon();
                 return Err(rpc_error(status, url, job));
@@ -298,6 +306,36 @@ async fn watch(url: &str, job: &str, bar: bool) -> anyhow::Result<ExitCode> {
             "the watch of job {job} ended while it was {}",
             state.label()
         ),
+    }
+}
+
+async fn open_watch(url: &str, job: &str) -> anyhow::Result<tonic::Streaming<v1::JobStatus>> {
+    let mut client = connect(url).await?;
+    Ok(client
+        .watch_job(v1::WatchJobRequest {
+            job_id: job.to_owned(),
+            interval_ms: 0,
+        })
+        .await
+        .map_err(|s| rpc_error(s, url, job))?
+        .into_inner())
+}
+
+/// Reopen a watch, retrying every second for up to two minutes.
+async fn reconnect_watch(url: &str, job: &str) -> anyhow::Result<tonic::Streaming<v1::JobStatus>> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        match open_watch(url, job).await {
+            Ok(stream) => return Ok(stream),
+            Err(e)
+                if tokio::time::Instant::now() < deadline
+                    && e.downcast_ref::<UsageError>().is_none() =>
+            {
+                tracing::debug!("reconnecting: {e:#}");
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -208,6 +208,21 @@ async fn the_coordinator_killed_and_restarted_mid_job_loses_nothing() {
         n(&before, "done") < n(&before, "total"),
         "the job ended before the kill: {before}"
     );
+    // A `scanctl watch` follows the job across the restart.
+    let watch_log = cluster.dir().join("watch.err");
+    let mut watch = tokio::process::Command::new(scan_tests::bins::path("scanctl"))
+        .args(["watch", &job, "--coordinator", &cluster.coordinator_url()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&watch_log).unwrap())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("scanctl watch");
+    while !std::fs::read_to_string(&watch_log)
+        .unwrap()
+        .contains("scanctl: job")
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     cluster.kill_coordinator();
     // While it is down, scanctl says so clearly (exit 1).
     let down = cluster.scanctl(&["status", &job]).await;
@@ -220,6 +235,13 @@ async fn the_coordinator_killed_and_restarted_mid_job_loses_nothing() {
     cluster.start_coordinator();
     let status = cluster.wait_done(&job).await;
     assert_eq!(n(&status, "done"), 60);
+    let watched = tokio::time::timeout(scan_tests::cluster::BOUND, watch.wait())
+        .await
+        .expect("scanctl watch ends when the job is done")
+        .unwrap();
+    let watch_text = std::fs::read_to_string(&watch_log).unwrap();
+    assert!(watched.success(), "scanctl watch: {watched}\n{watch_text}");
+    assert!(watch_text.contains("reconnecting"), "{watch_text}");
     assert_exactly_once(&cluster.results(&job).await, &lab.csv);
     let listed = cluster.scanctl(&["jobs"]).await;
     assert!(listed.stdout.contains(&job), "{}", listed.stdout);
