@@ -82,6 +82,9 @@ pub struct StatusArgs {
     /// One JSON object instead of a line of text (for scripts).
     #[arg(long)]
     pub json: bool,
+    /// Add the aggregate of the results so far: per category and per finding code.
+    #[arg(long)]
+    pub report: bool,
     #[command(flatten)]
     pub coordinator: Coordinator,
 }
@@ -104,18 +107,39 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Submit(args) => submit(args).await,
         Command::Status(args) => {
-            let mut client = connect(&args.coordinator.coordinator).await?;
+            let url = &args.coordinator.coordinator;
+            let mut client = connect(url).await?;
             let status = client
                 .get_job(v1::GetJobRequest {
                     job_id: args.job.clone(),
                 })
                 .await
-                .map_err(|s| rpc_error(s, &args.coordinator.coordinator, &args.job))?
+                .map_err(|s| rpc_error(s, url, &args.job))?
                 .into_inner();
+            let report = if args.report {
+                Some(
+                    client
+                        .get_report(v1::GetReportRequest {
+                            job_id: args.job.clone(),
+                        })
+                        .await
+                        .map_err(|s| rpc_error(s, url, &args.job))?
+                        .into_inner(),
+                )
+            } else {
+                None
+            };
             if args.json {
-                println!("{}", status_json(&status));
+                let mut json = status_json(&status);
+                if let Some(r) = &report {
+                    json["report"] = report_json(r);
+                }
+                println!("{json}");
             } else {
                 println!("{}", describe(&status));
+                if let Some(r) = &report {
+                    println!("{}", report_table(r));
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -430,6 +454,59 @@ fn status_json(s: &v1::JobStatus) -> serde_json::Value {
         "created_unix_ms": s.created_unix_ms,
         "finished_unix_ms": s.finished_unix_ms,
     })
+}
+
+/// The aggregate as JSON: `{count, adopted, forced, categories: [...], codes: {code: sites}}`.
+fn report_json(r: &v1::Report) -> serde_json::Value {
+    let categories: Vec<serde_json::Value> = r
+        .categories
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "category": c.category, "count": c.count, "adopted": c.adopted, "forced": c.forced,
+            })
+        })
+        .collect();
+    let codes: serde_json::Map<String, serde_json::Value> = r
+        .codes
+        .iter()
+        .map(|c| (c.code.clone(), c.sites.into()))
+        .collect();
+    serde_json::json!({
+        "count": r.count, "adopted": r.adopted, "forced": r.forced,
+        "categories": categories, "codes": codes,
+    })
+}
+
+/// The aggregate as a terminal table: per category, then a total row.
+fn report_table(r: &v1::Report) -> comfy_table::Table {
+    let ratio = |a: u64, n: u64| {
+        if n == 0 {
+            "-".to_owned()
+        } else {
+            format!("{:.2}%", a as f64 * 100.0 / n as f64)
+        }
+    };
+    let mut table = comfy_table::Table::new();
+    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.set_header(["category", "count", "adopted", "forced", "adoption"]);
+    for c in &r.categories {
+        table.add_row([
+            c.category.clone(),
+            c.count.to_string(),
+            c.adopted.to_string(),
+            c.forced.to_string(),
+            ratio(c.adopted, c.count),
+        ]);
+    }
+    table.add_row([
+        "total".to_owned(),
+        r.count.to_string(),
+        r.adopted.to_string(),
+        r.forced.to_string(),
+        ratio(r.adopted, r.count),
+    ]);
+    table
 }
 
 /// One line: `job ID (name): running · 120/300 done · 3 failed · 40 in flight · ...`.

@@ -399,6 +399,17 @@ impl Cluster {
         serde_json::from_str(run.stdout.trim()).ok()
     }
 
+    /// `scanctl status JOB --json --report`: the status with the aggregate under `report`.
+    pub async fn report(&self, job: &str) -> Value {
+        let run = self.scanctl(&["status", job, "--json", "--report"]).await;
+        assert!(
+            run.status.success(),
+            "scanctl status --report: {}",
+            run.stderr
+        );
+        serde_json::from_str(run.stdout.trim()).expect("status JSON")
+    }
+
     /// Poll the status until `pred` holds (panics after [`BOUND`], with the logs).
     /// With `respawn`, workers that died are replaced (as systemd's `Restart=always`).
     pub async fn wait_for(

@@ -114,6 +114,39 @@ async fn cluster_results_equal_scanctl_scan_results() {
         );
     }
     assert_eq!(remote.len(), local.len());
+    // The coordinator's aggregate agrees with the results.
+    let report = &cluster.report(&job).await["report"];
+    let adopted = local.values().filter(|v| v.0).count() as u64;
+    let forced = local.values().filter(|v| v.1).count() as u64;
+    assert_eq!(
+        (
+            n(report, "count"),
+            n(report, "adopted"),
+            n(report, "forced")
+        ),
+        (local.len() as u64, adopted, forced),
+        "{report}"
+    );
+    let per_category: u64 = report["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| n(c, "count"))
+        .sum();
+    assert_eq!(per_category, local.len() as u64);
+    let mut codes: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, _, c) in local.values() {
+        for code in c {
+            *codes.entry(code.clone()).or_default() += 1;
+        }
+    }
+    let reported: BTreeMap<String, u64> = report["codes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+        .collect();
+    assert_eq!(reported, codes);
     farm.shutdown().await;
 }
 
