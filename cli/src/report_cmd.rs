@@ -15,7 +15,13 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub struct ReportArgs {
     /// The results: JSON Lines of `scanctl scan --format jsonl`, one site a line.
+    #[arg(required_unless_present = "job", conflicts_with = "job")]
     pub results: Option<PathBuf>,
+    /// A cluster job instead of a file: its results are streamed from the coordinator.
+    #[arg(long, value_name = "JOB")]
+    pub job: Option<String>,
+    #[command(flatten)]
+    pub coordinator: crate::cluster::Coordinator,
     /// table, csv, json or html [default: from the --output extension; else a table on a
     /// terminal, JSON otherwise]
     #[arg(long)]
@@ -39,10 +45,15 @@ pub struct ReportArgs {
 /// `scanctl diff`: what got fixed and what broke between two scans.
 #[derive(clap::Args)]
 pub struct DiffArgs {
-    /// The older results file (JSON Lines).
+    /// The older scan: a results file (JSON Lines), or a cluster job id with --jobs.
     pub old: String,
-    /// The newer results file (JSON Lines).
+    /// The newer scan: a results file (JSON Lines), or a cluster job id with --jobs.
     pub new: String,
+    /// OLD and NEW are job ids on the coordinator, not files.
+    #[arg(long)]
+    pub jobs: bool,
+    #[command(flatten)]
+    pub coordinator: crate::cluster::Coordinator,
     /// table, csv, json or html [default: from the --output extension; else a table on a
     /// terminal, JSON otherwise]
     #[arg(long)]
@@ -74,8 +85,8 @@ pub async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub async fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let old = load_side(&args.old).await?;
-    let new = load_side(&args.new).await?;
+    let old = load_side(&args, &args.old).await?;
+    let new = load_side(&args, &args.new).await?;
     let diff = Diff::between(&old, &new);
     let format = format_for(args.format, args.output.as_deref());
     let text = diff.render(
@@ -86,26 +97,30 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The results a report is made of.
-///
-/// Today: the results file. This is the seam for the cluster: add `--job JOB` (and the
-/// coordinator's address) to [`ReportArgs`] and, when it is given, collect the job's results
-/// here (the coordinator's `StreamResults` call yields each site's result as the same JSON
-/// object as a line of the file, so [`parse_results`]-style decoding applies). The report is
-/// built from `Vec<SiteResult>` either way, so a local scan and a cluster job give the same
-/// report, tree and failing sites included (the coordinator's `GetReport` tally holds only
-/// the per-category counts and code counts).
+/// The results a report is made of: a results file, or a cluster job's results streamed
+/// from the coordinator (`StreamResults` yields the same objects as the file's lines). The
+/// report is built here from the per-site results either way, so a local scan and a cluster
+/// job give the same report, tree and failing sites included; the coordinator's `GetReport`
+/// tally (per category and per code, `scanctl status --report`) stays small for a million
+/// sites, and the coordinator never holds a whole job's results in memory.
 pub async fn load_results(args: &ReportArgs) -> anyhow::Result<Vec<SiteResult>> {
-    match &args.results {
-        Some(path) => read_results(path),
-        None => Err(UsageError("scanctl report: give a results file (JSON Lines)".into()).into()),
+    match (&args.results, &args.job) {
+        (_, Some(job)) => crate::cluster::fetch_results(&args.coordinator.coordinator, job).await,
+        (Some(path), None) => read_results(path),
+        (None, None) => Err(UsageError(
+            "scanctl report: give a results file (JSON Lines) or --job JOB".into(),
+        )
+        .into()),
     }
 }
 
-/// One side of a diff. Today a results file; the seam for comparing two cluster jobs
-/// (`scanctl diff JOB1 JOB2`) is here.
-async fn load_side(arg: &str) -> anyhow::Result<Vec<SiteResult>> {
-    read_results(Path::new(arg))
+/// One side of a diff: a results file, or with `--jobs` a cluster job.
+async fn load_side(args: &DiffArgs, side: &str) -> anyhow::Result<Vec<SiteResult>> {
+    if args.jobs {
+        crate::cluster::fetch_results(&args.coordinator.coordinator, side).await
+    } else {
+        read_results(Path::new(side))
+    }
 }
 
 /// Read a JSON Lines results file. Empty lines are skipped; anything else that is not a

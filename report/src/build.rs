@@ -48,7 +48,7 @@ pub struct Report {
     pub tree: Vec<AgencyNode>,
     /// Sites per finding code: the document's error types first, then the rest.
     pub findings: Vec<FindingCount>,
-    /// Sites not adopted or not forced, in the order of the results.
+    /// Sites not adopted or not forced, by group (in the table's order), agency and URL.
     pub failing: Vec<FailingSite>,
     /// What the builder had to decide about the input (parent cycles, conflicting parents).
     pub notes: Vec<Note>,
@@ -203,13 +203,17 @@ pub fn codes_in_report_order() -> Vec<Code> {
 }
 
 impl Report {
-    /// Build the report of `results`.
+    /// Build the report of `results`. The report depends on the set of results, not on
+    /// their order (a local scan writes them as they complete, a cluster job by index): they
+    /// are taken in URL order.
     pub fn build(results: &[SiteResult], options: &Options) -> Result<Report, Error> {
-        let mut tree = Tree::new(results);
+        let mut results: Vec<&SiteResult> = results.iter().collect();
+        results.sort_by(|a, b| a.url.cmp(&b.url));
+        let mut tree = Tree::new(&results);
         let mut notes = std::mem::take(&mut tree.notes);
 
         let (sites, roots): (Vec<&SiteResult>, Vec<usize>) = match &options.agency {
-            None => (results.iter().collect(), tree.roots()),
+            None => (results.clone(), tree.roots()),
             Some(name) => {
                 let Some(&root) = tree.index.get(name.trim()) else {
                     return Err(Error::UnknownAgency {
@@ -220,6 +224,7 @@ impl Report {
                 let keep = tree.subtree(root);
                 let sites = results
                     .iter()
+                    .copied()
                     .filter(|r| keep.contains(&tree.index[r.agency.as_str()]))
                     .collect();
                 // Only the notes about agencies of the subtree concern its report.
@@ -282,9 +287,22 @@ impl Report {
             })
             .collect();
 
-        let failing = sites
+        // Failing sites by group (in the table's order), then agency, then URL: an agency
+        // finds its own sites together.
+        let mut failing_sites: Vec<&SiteResult> = sites
             .iter()
+            .copied()
             .filter(|r| !r.https_ok || !r.forced_https)
+            .collect();
+        failing_sites.sort_by(|a, b| {
+            (group_index[a.category.as_str()], &a.agency, &a.url).cmp(&(
+                group_index[b.category.as_str()],
+                &b.agency,
+                &b.url,
+            ))
+        });
+        let failing = failing_sites
+            .iter()
             .map(|r| {
                 let mut findings = r.findings.clone();
                 findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
@@ -338,7 +356,7 @@ struct Tree {
 }
 
 impl Tree {
-    fn new(results: &[SiteResult]) -> Tree {
+    fn new(results: &[&SiteResult]) -> Tree {
         let mut t = Tree {
             names: Vec::new(),
             index: HashMap::new(),

@@ -718,14 +718,15 @@ fn findings_are_counted_per_code_the_documents_types_first() {
         ]
     );
 
-    // Failing sites: not adopted or not forced, errors first, each with its fix.
+    // Failing sites: not adopted or not forced, by group, agency and URL, each with its fix
+    // (國立政治大學 sorts before 國立臺灣大學).
     let failing: Vec<&str> = report.failing.iter().map(|f| f.url.as_str()).collect();
     assert_eq!(
         failing,
         [
             "https://edu.tw/",
-            "https://lib.ntu.edu.tw/",
             "https://nccu.edu.tw/",
+            "https://lib.ntu.edu.tw/",
             "https://gov.taipei/",
             "https://tcg.gov.taipei/"
         ]
@@ -1046,4 +1047,26 @@ fn the_documents_groups_come_first_in_its_order() {
     let d = Diff::between(&results[2..], &results[..2]);
     let groups: Vec<&str> = d.groups.iter().map(|g| g.group.as_str()).collect();
     assert_eq!(groups, ["二級機關", "縣市政府", "", "國營事業"]);
+}
+
+/// Regression: a local scan writes results as they complete and a cluster job by index, and
+/// `scanctl report --job` must equal `scanctl report FILE` on the same sites.
+#[test]
+fn the_report_does_not_depend_on_the_order_of_the_results() {
+    for results in [the_document(), three_levels()] {
+        let mut reversed = results.clone();
+        reversed.reverse();
+        let mut rotated = results.clone();
+        rotated.rotate_left(results.len() / 3);
+        let options = Options::default();
+        let json = |r: &[SiteResult]| {
+            let report = Report::build(r, &options).unwrap();
+            [By::Category, By::Agency, By::Sites].map(|by| {
+                render(&report, Format::Json, Lang::ZhTw, by)
+                    + &render(&report, Format::Csv, Lang::En, by)
+            })
+        };
+        assert_eq!(json(&results), json(&reversed));
+        assert_eq!(json(&results), json(&rotated));
+    }
 }

@@ -147,6 +147,39 @@ async fn cluster_results_equal_scanctl_scan_results() {
         .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
         .collect();
     assert_eq!(reported, codes);
+
+    // `scanctl report --job` gives the same full report as `scanctl report FILE` on the
+    // local scan: NDC table, agency tree, finding counts and failing sites.
+    let output = lab.output.to_str().unwrap();
+    for by in ["category", "agency", "sites"] {
+        let from_job = cluster
+            .scanctl(&["report", "--job", &job, "--format", "csv", "--by", by])
+            .await;
+        assert!(
+            from_job.status.success(),
+            "report --job: {}",
+            from_job.stderr
+        );
+        let args = ["report", output, "--format", "csv", "--by", by].map(std::ffi::OsStr::new);
+        let from_file = scan_tests::scan::scanctl(&args).await;
+        assert!(
+            from_file.status.success(),
+            "report FILE: {}",
+            from_file.stderr
+        );
+        assert!(from_job.stdout.contains("valid.gov.test") || by != "sites");
+        assert_eq!(
+            from_job.stdout, from_file.stdout,
+            "report --by {by}: job vs file"
+        );
+    }
+    let diff = cluster
+        .scanctl(&["diff", "--jobs", &job, &job, "--format", "json"])
+        .await;
+    assert!(diff.status.success(), "diff --jobs: {}", diff.stderr);
+    let diff: Value = serde_json::from_str(&diff.stdout).expect("diff JSON");
+    assert_eq!(diff["fixed"].as_array().map(Vec::len), Some(0), "{diff}");
+    assert_eq!(diff["broke"].as_array().map(Vec::len), Some(0), "{diff}");
     farm.shutdown().await;
 }
 
