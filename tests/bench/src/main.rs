@@ -42,6 +42,9 @@ struct Args {
     /// Fleet HTML page size, bytes.
     #[arg(long, default_value_t = 30_000)]
     page_bytes: usize,
+    /// First loopback address of the fleet (apart from other farms on the machine).
+    #[arg(long, default_value = "127.201.0.1")]
+    first_address: std::net::Ipv4Addr,
     /// Sites in flight per scanner process (`--concurrency` of scanctl scan and of each worker).
     #[arg(long, default_value_t = 2000)]
     concurrency: usize,
@@ -81,6 +84,8 @@ struct Ctx<'a> {
     ca: PathBuf,
     dns: String,
     farm: &'a Proc,
+    /// The fleet's expected verdicts (empty if the farm wrote none).
+    expected: bench::results::Expected,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -120,6 +125,9 @@ fn main() -> anyhow::Result<()> {
             ca: fleet_dir.join("farm-ca.pem"),
             dns,
             farm: &farm,
+            expected: bench::results::expected(
+                &std::fs::read_to_string(fleet_dir.join("expected.jsonl")).unwrap_or_default(),
+            ),
         };
         for mode in &args.modes {
             let mut runs = Vec::new();
@@ -238,6 +246,7 @@ fn start_fleet(args: &Args, bins: &Bins, n: usize, dir: &Path) -> anyhow::Result
         .args(["--silent-per-mille", &args.silent_per_mille.to_string()])
         .args(["--per-address", &args.per_address.to_string()])
         .args(["--page-bytes", &args.page_bytes.to_string()])
+        .args(["--first-address", &args.first_address.to_string()])
         .arg("--dir")
         .arg(dir)
         .env("RUST_LOG", "warn");
@@ -354,7 +363,7 @@ fn embedded(ctx: &Ctx, csv: &Path, n: usize, dir: &Path) -> anyhow::Result<Run> 
             cpu_s: farm_cpu,
             peak_rss_mb: ctx.farm.usage(ctx.ticks)?.peak_rss_kb as f64 / 1024.0,
         }],
-        results: bench::results::read(&std::fs::read_to_string(&results)?),
+        results: bench::results::read(&std::fs::read_to_string(&results)?, &ctx.expected),
         redis_commands: None,
         redis_calls: None,
     })
@@ -503,7 +512,7 @@ fn cluster(ctx: &Ctx, workers: usize, n: usize, dir: &Path) -> anyhow::Result<Ru
                 peak_rss_mb: ctx.farm.usage(ctx.ticks)?.peak_rss_kb as f64 / 1024.0,
             },
         ],
-        results: bench::results::read(&std::fs::read_to_string(&results)?),
+        results: bench::results::read(&std::fs::read_to_string(&results)?, &ctx.expected),
         redis_commands: commands,
         redis_calls: Some(calls),
     })

@@ -165,7 +165,7 @@ pub fn run(ctx: &Ctx, fleet_dir: &Path, out: &Path, n: usize) -> anyhow::Result<
     let times: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(peers_out.join("times.json"))?)
             .context("peers times.json")?;
-    let expected = expectations(fleet_dir);
+    let expected = &ctx.expected;
     let normalize = script("normalize.py")?;
     let verdicts = |tool: &str, file: &Path| -> anyhow::Result<PathBuf> {
         let mut cmd = Command::new("python3");
@@ -182,8 +182,8 @@ pub fn run(ctx: &Ctx, fleet_dir: &Path, out: &Path, n: usize) -> anyhow::Result<
         cpu_s_per_1000_sites: ours.cpu_s_per_1000(),
         max_rss_mb: ours.max_rss_mb(),
         concurrency: format!("{} sites in flight", ctx.args.concurrency),
-        https_ok_agrees: agreement(&ours_v, &expected, "https_ok"),
-        forced_https_agrees: agreement(&ours_v, &expected, "forced_https"),
+        https_ok_agrees: agreement(&ours_v, expected, "https_ok"),
+        forced_https_agrees: agreement(&ours_v, expected, "forced_https"),
     }];
     let mut differences = BTreeMap::new();
     for tool in ["pshtt", "sslyze"] {
@@ -206,8 +206,8 @@ pub fn run(ctx: &Ctx, fleet_dir: &Path, out: &Path, n: usize) -> anyhow::Result<
                 .and_then(|c| c.as_str())
                 .unwrap_or("")
                 .into(),
-            https_ok_agrees: agreement(&v, &expected, "https_ok"),
-            forced_https_agrees: agreement(&v, &expected, "forced_https"),
+            https_ok_agrees: agreement(&v, expected, "https_ok"),
+            forced_https_agrees: agreement(&v, expected, "forced_https"),
         });
         let mut cmd = Command::new("python3");
         cmd.arg(&normalize).arg("diff").arg(&ours_v).arg(&v);
@@ -227,28 +227,10 @@ pub fn run(ctx: &Ctx, fleet_dir: &Path, out: &Path, n: usize) -> anyhow::Result<
     })
 }
 
-/// The fleet's expected verdicts (what a browser says), host → (https_ok, forced_https),
-/// from `expectations.jsonl` if the farm wrote one.
-fn expectations(fleet_dir: &Path) -> BTreeMap<String, (bool, bool)> {
-    let text = std::fs::read_to_string(fleet_dir.join("expectations.jsonl")).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| {
-            Some((
-                v.get("host")?.as_str()?.to_owned(),
-                (
-                    v.get("https_ok")?.as_bool()?,
-                    v.get("forced_https")?.as_bool()?,
-                ),
-            ))
-        })
-        .collect()
-}
-
 /// (sites agreeing with the expectation on `field`, sites where the tool gave a verdict).
 fn agreement(
     verdicts: &Path,
-    expected: &BTreeMap<String, (bool, bool)>,
+    expected: &bench::results::Expected,
     field: &str,
 ) -> Option<(usize, usize)> {
     if expected.is_empty() {

@@ -3,6 +3,25 @@
 
 use crate::stats::percentile;
 use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What a correct scan says of each host: (https_ok, forced_https).
+pub type Expected = BTreeMap<String, (bool, bool)>;
+
+/// Read the farm's `expected.jsonl` (`{"host", "https_ok", "forced_https", ...}` a line).
+pub fn expected(jsonl: &str) -> Expected {
+    jsonl
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| {
+            let flag = |k: &str| v.get(k)?.as_bool();
+            Some((
+                v.get("host")?.as_str()?.to_owned(),
+                (flag("https_ok")?, flag("forced_https")?),
+            ))
+        })
+        .collect()
+}
 
 /// The figures of one results file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -17,14 +36,20 @@ pub struct ResultStats {
     pub scan_failed: usize,
     /// Lines that were not a JSON object (should be 0).
     pub bad_lines: usize,
+    /// Sites whose https_ok or forced_https differs from the fleet's expectation (`None`
+    /// without expectations).
+    pub wrong: Option<usize>,
     pub p50_ms: Option<u64>,
     pub p99_ms: Option<u64>,
     pub max_ms: Option<u64>,
 }
 
-/// Read a results file's text.
-pub fn read(jsonl: &str) -> ResultStats {
-    let mut s = ResultStats::default();
+/// Read a results file's text, checking verdicts against `expected` when it is not empty.
+pub fn read(jsonl: &str, expected: &Expected) -> ResultStats {
+    let mut s = ResultStats {
+        wrong: (!expected.is_empty()).then_some(0),
+        ..Default::default()
+    };
     let mut durations = Vec::new();
     for line in jsonl.lines().filter(|l| !l.trim().is_empty()) {
         let Ok(serde_json::Value::Object(v)) = serde_json::from_str::<serde_json::Value>(line)
@@ -36,6 +61,13 @@ pub fn read(jsonl: &str) -> ResultStats {
         let flag = |k: &str| v.get(k).and_then(serde_json::Value::as_bool) == Some(true);
         s.https_ok += usize::from(flag("https_ok"));
         s.forced_https += usize::from(flag("forced_https"));
+        let host = v
+            .get("host")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        if let (Some(wrong), Some(&want)) = (s.wrong.as_mut(), expected.get(host)) {
+            *wrong += usize::from((flag("https_ok"), flag("forced_https")) != want);
+        }
         let has = |code: &str| {
             v.get("findings")
                 .and_then(serde_json::Value::as_array)
@@ -69,7 +101,14 @@ mod tests {
 
 not json
 "#;
-        let s = read(text);
+        let want = expected(
+            "{\"host\":\"a\",\"https_ok\":true,\"forced_https\":true}\n\
+             {\"host\":\"b\",\"https_ok\":true,\"forced_https\":true,\"codes\":[]}\n",
+        );
+        assert_eq!(want.len(), 2);
+        let s = read(text, &want);
+        assert_eq!(s.wrong, Some(1));
+        assert_eq!(read(text, &Expected::new()).wrong, None);
         assert_eq!(s.sites, 3);
         assert_eq!(s.bad_lines, 1);
         assert_eq!((s.https_ok, s.forced_https, s.timeouts), (2, 1, 1));

@@ -90,6 +90,8 @@ pub struct Row {
     pub timeouts: usize,
     pub scan_failed: usize,
     pub results: usize,
+    /// Sites whose verdict differs from the fleet's expectation (median run).
+    pub wrong: Option<usize>,
 }
 
 fn med<T>(runs: &[Run], f: impl Fn(&Run) -> T) -> T::Output
@@ -184,6 +186,7 @@ impl Row {
             timeouts: mid.results.timeouts,
             scan_failed: mid.results.scan_failed,
             results: mid.results.sites,
+            wrong: mid.results.wrong,
         })
     }
 }
@@ -192,7 +195,7 @@ fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.digits$}"))
 }
 
-const HEADER: [&str; 11] = [
+const HEADER: [&str; 12] = [
     "mode",
     "sites",
     "wall s",
@@ -204,9 +207,10 @@ const HEADER: [&str; 11] = [
     "redis cmds/site",
     "redis calls/site",
     "ok/forced/timeout/failed",
+    "wrong verdicts",
 ];
 
-fn cells(r: &Row) -> [String; 11] {
+fn cells(r: &Row) -> [String; 12] {
     [
         r.mode.clone(),
         r.sites.to_string(),
@@ -222,12 +226,13 @@ fn cells(r: &Row) -> [String; 11] {
             "{}/{}/{}/{} of {}",
             r.https_ok, r.forced_https, r.timeouts, r.scan_failed, r.results
         ),
+        r.wrong.map_or_else(|| "-".to_owned(), |w| w.to_string()),
     ]
 }
 
 /// A plain-text table for the terminal.
 pub fn table(rows: &[Row]) -> String {
-    let all: Vec<[String; 11]> = std::iter::once(HEADER.map(str::to_owned))
+    let all: Vec<[String; 12]> = std::iter::once(HEADER.map(str::to_owned))
         .chain(rows.iter().map(cells))
         .collect();
     let widths: Vec<usize> = (0..HEADER.len())
