@@ -24,7 +24,8 @@ struct Args {
     /// Fleet sizes to run, e.g. `--sites 1000,10000`.
     #[arg(long, value_delimiter = ',', default_values_t = [1000usize])]
     sites: Vec<usize>,
-    /// What to run: `embedded` and/or `cluster-W` (W workers), comma-separated.
+    /// What to run: `embedded` and/or `cluster-W` (W workers), comma-separated; `none` (with
+    /// `--peers`): only the peers.
     #[arg(long, value_delimiter = ',', default_values_t = ["embedded".to_owned(), "cluster-1".into(), "cluster-2".into(), "cluster-4".into()])]
     modes: Vec<String>,
     /// Runs of each mode; the table shows the median of each figure.
@@ -45,7 +46,8 @@ struct Args {
     /// First loopback address of the fleet (apart from other farms on the machine).
     #[arg(long, default_value = "127.201.0.1")]
     first_address: std::net::Ipv4Addr,
-    /// Sites in flight per scanner process (`--concurrency` of scanctl scan and of each worker).
+    /// Sites in flight for the whole scanner: `scanctl scan --concurrency`, and split evenly
+    /// between the workers of a cluster (each gets ⌈N/W⌉), so every mode has the same load.
     #[arg(long, default_value_t = 2000)]
     concurrency: usize,
     /// Coordinator shard size (sites per shard).
@@ -93,7 +95,8 @@ fn main() -> anyhow::Result<()> {
     if args.runs == 0 || args.sites.contains(&0) {
         bail!("--runs and --sites must be positive");
     }
-    for m in &args.modes {
+    let modes: Vec<&String> = args.modes.iter().filter(|m| *m != "none").collect();
+    for m in &modes {
         parse_mode(m)?;
     }
     std::fs::create_dir_all(&args.out)?;
@@ -129,7 +132,7 @@ fn main() -> anyhow::Result<()> {
                 &std::fs::read_to_string(fleet_dir.join("expected.jsonl")).unwrap_or_default(),
             ),
         };
-        for mode in &args.modes {
+        for &mode in &modes {
             let mut runs = Vec::new();
             for k in 1..=args.runs {
                 let dir = out.join(format!("{n}/{mode}/run-{k}"));
@@ -275,8 +278,9 @@ fn start_fleet(args: &Args, bins: &Bins, n: usize, dir: &Path) -> anyhow::Result
     Ok((farm, dns))
 }
 
-/// The scan flags shared by `scanctl scan` and `scan-worker`.
-fn scan_flags(ctx: &Ctx) -> Vec<String> {
+/// The scan flags shared by `scanctl scan` and `scan-worker`, for one of `processes`
+/// scanner processes.
+fn scan_flags(ctx: &Ctx, processes: usize) -> Vec<String> {
     let mut f = vec![
         "--dns-server".to_owned(),
         ctx.dns.clone(),
@@ -284,7 +288,7 @@ fn scan_flags(ctx: &Ctx) -> Vec<String> {
         ctx.ca.display().to_string(),
         "--allow-private-targets".into(),
         "--concurrency".into(),
-        ctx.args.concurrency.to_string(),
+        ctx.args.concurrency.div_ceil(processes.max(1)).to_string(),
     ];
     if let Some(s) = ctx.args.step_timeout {
         f.extend(["--step-timeout".into(), s.to_string()]);
@@ -331,7 +335,7 @@ fn embedded(ctx: &Ctx, csv: &Path, n: usize, dir: &Path) -> anyhow::Result<Run> 
     let mut cmd = timed(&time_file, &ctx.bins.path("scanctl")?);
     cmd.arg("scan")
         .arg(csv)
-        .args(scan_flags(ctx))
+        .args(scan_flags(ctx, 1))
         .args(["--format", "jsonl", "-q", "-o"])
         .arg(&results);
     let limit = Duration::from_secs(ctx.args.run_timeout);
@@ -399,15 +403,16 @@ fn cluster(ctx: &Ctx, workers: usize, n: usize, dir: &Path) -> anyhow::Result<Ru
             .status()?
             .success())
     })?;
-    // Enough shards held to keep `concurrency` sites in flight.
-    let shards_in_flight = ctx.args.concurrency.div_ceil(ctx.args.shard_size) + 1;
+    // Enough shards held to keep each worker's share of `concurrency` sites in flight.
+    let per_worker = ctx.args.concurrency.div_ceil(workers);
+    let shards_in_flight = per_worker.div_ceil(ctx.args.shard_size) + 1;
     let mut pool = Vec::new();
     for w in 1..=workers {
         let role = format!("worker-{w}");
         let mut cmd = Command::new(ctx.bins.path("scan-worker")?);
         cmd.args(["--redis", &redis.url(), "--name", &format!("bench-{role}")])
             .args(["--shards-in-flight", &shards_in_flight.to_string()])
-            .args(scan_flags(ctx));
+            .args(scan_flags(ctx, workers));
         pool.push(Proc::spawn(
             &role,
             &mut cmd,

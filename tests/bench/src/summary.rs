@@ -90,8 +90,8 @@ pub struct Row {
     pub timeouts: usize,
     pub scan_failed: usize,
     pub results: usize,
-    /// Sites whose verdict differs from the fleet's expectation (median run).
-    pub wrong: Option<usize>,
+    /// Sites whose verdict differs from the fleet's expectation: median and worst run.
+    pub wrong: Option<(f64, usize)>,
 }
 
 fn med<T>(runs: &[Run], f: impl Fn(&Run) -> T) -> T::Output
@@ -186,7 +186,8 @@ impl Row {
             timeouts: mid.results.timeouts,
             scan_failed: mid.results.scan_failed,
             results: mid.results.sites,
-            wrong: mid.results.wrong,
+            wrong: med(runs, |r| r.results.wrong.map(|w| w as f64))
+                .zip(runs.iter().filter_map(|r| r.results.wrong).max()),
         })
     }
 }
@@ -226,7 +227,8 @@ fn cells(r: &Row) -> [String; 12] {
             "{}/{}/{}/{} of {}",
             r.https_ok, r.forced_https, r.timeouts, r.scan_failed, r.results
         ),
-        r.wrong.map_or_else(|| "-".to_owned(), |w| w.to_string()),
+        r.wrong
+            .map_or_else(|| "-".to_owned(), |(m, max)| format!("{m:.0} (max {max})")),
     ]
 }
 
