@@ -39,6 +39,8 @@ pub struct Limits {
     pub response_timeout: Duration,
     /// DNS resolution of one name.
     pub dns_timeout: Duration,
+    /// DNS lookups in flight at once (a burst of thousands overflows UDP buffers).
+    pub dns_in_flight: usize,
     /// The whole site, all steps together; past it the site ends with `timeout`.
     pub site_timeout: Duration,
     /// Response headers, bytes.
@@ -60,6 +62,7 @@ impl Default for Limits {
             tls_timeout: Duration::from_secs(5),
             response_timeout: Duration::from_secs(10),
             dns_timeout: Duration::from_secs(5),
+            dns_in_flight: 256,
             site_timeout: Duration::from_secs(45),
             max_header_bytes: 64 * 1024,
             max_body_bytes: 2 * 1024 * 1024,

@@ -40,12 +40,21 @@ pub enum Error {
 pub struct Resolver {
     inner: TokioResolver,
     timeout: Duration,
+    /// Lookups in flight at once. Thousands of sites start together; a burst of tens of
+    /// thousands of UDP queries overflows socket buffers on both ends and turns into
+    /// `dns_failed` for names that exist. Waiting for a permit counts against the site's
+    /// time, not the lookup's.
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl Resolver {
     /// Ask `server` (UDP, TCP on truncation or error), or the system's nameservers when
-    /// `None`. Every lookup is bounded by `timeout`.
-    pub fn new(server: Option<SocketAddr>, timeout: Duration) -> Result<Resolver, crate::Error> {
+    /// `None`. Every lookup is bounded by `timeout`; at most `in_flight` run at once.
+    pub fn new(
+        server: Option<SocketAddr>,
+        timeout: Duration,
+        in_flight: usize,
+    ) -> Result<Resolver, crate::Error> {
         let mut builder = match server {
             Some(addr) => {
                 let group = NameServerConfigGroup::from_ips_clear(&[addr.ip()], addr.port(), true);
@@ -73,6 +82,7 @@ impl Resolver {
         Ok(Resolver {
             inner: builder.build(),
             timeout,
+            in_flight: tokio::sync::Semaphore::new(in_flight.max(1)),
         })
     }
 
@@ -92,6 +102,11 @@ impl Resolver {
         } else {
             format!("{host}.")
         };
+        let _permit = self
+            .in_flight
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
         let answer = tokio::time::timeout(self.timeout, self.inner.lookup_ip(fqdn.as_str())).await;
         match answer {
             Err(_) => Err(Error::Timeout(self.timeout)),

@@ -875,3 +875,72 @@ async fn dropping_the_stream_aborts_the_scans_in_flight() {
     })
     .await;
 }
+
+/// Regression: 10,000 sites in flight sent tens of thousands of DNS queries at once, which
+/// overflowed UDP buffers and turned names that exist into `dns_failed`. The resolver keeps
+/// at most `in_flight` lookups (two queries each, A and AAAA) outstanding.
+#[tokio::test]
+async fn dns_lookups_in_flight_are_bounded() {
+    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let server = socket.local_addr().unwrap();
+    let socket = Arc::new(socket);
+    let held = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let responder = {
+        let (socket, held, most) = (socket.clone(), held.clone(), most.clone());
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+                let Ok(query) = Message::from_vec(&buf[..n]) else {
+                    continue;
+                };
+                let (socket, held, most) = (socket.clone(), held.clone(), most.clone());
+                tokio::spawn(async move {
+                    let now = held.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let mut reply = Message::new();
+                    reply
+                        .set_id(query.id())
+                        .set_message_type(MessageType::Response)
+                        .set_op_code(query.op_code())
+                        .set_recursion_desired(query.recursion_desired());
+                    for q in query.queries() {
+                        reply.add_query(q.clone());
+                        if q.query_type() == RecordType::A {
+                            let ip = A(Ipv4Addr::new(192, 0, 2, 1));
+                            reply.add_answer(Record::from_rdata(
+                                q.name().clone(),
+                                60,
+                                RData::A(ip),
+                            ));
+                        }
+                    }
+                    held.fetch_sub(1, Ordering::SeqCst);
+                    let _ = socket.send_to(&reply.to_vec().unwrap(), peer).await;
+                });
+            }
+        })
+    };
+    let resolver =
+        Arc::new(engine::dns::Resolver::new(Some(server), Duration::from_secs(10), 3).unwrap());
+    let lookups: Vec<_> = (0..30)
+        .map(|i| {
+            let resolver = resolver.clone();
+            tokio::spawn(async move { resolver.lookup(&format!("n{i}.burst.test")).await })
+        })
+        .collect();
+    for lookup in lookups {
+        assert_eq!(
+            lookup.await.unwrap(),
+            Ok(vec!["192.0.2.1".parse().unwrap()])
+        );
+    }
+    let most = most.load(Ordering::SeqCst);
+    assert!(most >= 2, "the responder saw the queries ({most} at once)");
+    assert!(
+        most <= 3 * 2,
+        "{most} queries were outstanding at once; the limit is 3 lookups"
+    );
+    responder.abort();
+}
