@@ -53,6 +53,10 @@ struct Args {
     /// Coordinator shard size (sites per shard).
     #[arg(long, default_value_t = 100)]
     shard_size: usize,
+    /// Shards each worker holds at once (`--shards-in-flight`); unset: enough to fill its
+    /// share of `--concurrency`, plus one.
+    #[arg(long)]
+    worker_shards: Option<usize>,
     /// Scanner `--step-timeout` (s); unset: the scanner's default.
     #[arg(long)]
     step_timeout: Option<u64>,
@@ -72,8 +76,9 @@ struct Args {
     /// the first N sites of the fleet (0: no peers).
     #[arg(long, default_value_t = 0)]
     peers: usize,
-    /// pshtt processes at once (peers/run.sh CONCURRENCY).
-    #[arg(long, default_value_t = 16)]
+    /// pshtt processes at once (peers/run.sh CONCURRENCY; 8 = 4 × cores was pshtt's best in
+    /// the peers' sweep, see tests/bench/peers/README.md).
+    #[arg(long, default_value_t = 8)]
     peers_concurrency: usize,
 }
 
@@ -405,7 +410,10 @@ fn cluster(ctx: &Ctx, workers: usize, n: usize, dir: &Path) -> anyhow::Result<Ru
     })?;
     // Enough shards held to keep each worker's share of `concurrency` sites in flight.
     let per_worker = ctx.args.concurrency.div_ceil(workers);
-    let shards_in_flight = per_worker.div_ceil(ctx.args.shard_size) + 1;
+    let shards_in_flight = ctx
+        .args
+        .worker_shards
+        .unwrap_or(per_worker.div_ceil(ctx.args.shard_size) + 1);
     let mut pool = Vec::new();
     for w in 1..=workers {
         let role = format!("worker-{w}");
