@@ -392,7 +392,19 @@ impl Tree {
             }
         }
         t.roll_up();
+        // Larger agencies first, then by name: an order that reads well in a report and
+        // does not depend on the order of the results.
+        let mut children = std::mem::take(&mut t.children);
+        for c in &mut children {
+            c.sort_by(|&a, &b| t.display_order(a, b));
+        }
+        t.children = children;
         t
+    }
+
+    fn display_order(&self, a: usize, b: usize) -> std::cmp::Ordering {
+        (std::cmp::Reverse(self.total[a].count), &self.names[a])
+            .cmp(&(std::cmp::Reverse(self.total[b].count), &self.names[b]))
     }
 
     fn intern(&mut self, name: &str) -> usize {
@@ -470,9 +482,11 @@ impl Tree {
     }
 
     fn roots(&self) -> Vec<usize> {
-        (0..self.names.len())
+        let mut roots: Vec<usize> = (0..self.names.len())
             .filter(|&i| self.parent[i].is_none())
-            .collect()
+            .collect();
+        roots.sort_by(|&a, &b| self.display_order(a, b));
+        roots
     }
 
     fn subtree(&self, root: usize) -> HashSet<usize> {
