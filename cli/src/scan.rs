@@ -127,9 +127,15 @@ pub async fn scan_list(
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} sites · {per_sec} · eta {eta} · {msg}",
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} sites · {rate} · eta {eta} · {msg}",
         )
-        .expect("valid template"),
+        .expect("valid template")
+        .with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} sites/s", state.per_sec());
+            },
+        ),
     );
     bar.enable_steady_tick(Duration::from_millis(200));
     let started = Instant::now();
