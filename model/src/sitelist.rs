@@ -181,13 +181,14 @@ fn parse_csv(
     let url_col = column("url")
         .ok_or_else(|| ListError::NoUrlColumn(headers.iter().collect::<Vec<_>>().join(",")))?;
     let cols = [column("agency"), column("category"), column("parent")];
+    let lines = Lines::new(text);
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
                 let line = e
                     .position()
-                    .map_or(0, |p| line_of(text, body_start + p.byte() as usize));
+                    .map_or(0, |p| lines.of(body_start + p.byte() as usize));
                 errors.push(LineError {
                     line,
                     problem: LineProblem::Csv(e.to_string()),
@@ -197,7 +198,7 @@ fn parse_csv(
         };
         let line = record
             .position()
-            .map_or(0, |p| line_of(text, body_start + p.byte() as usize));
+            .map_or(0, |p| lines.of(body_start + p.byte() as usize));
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -221,15 +222,34 @@ fn parse_csv(
     Ok(())
 }
 
-/// The 1-based line of the record starting at byte `offset` of `text`. The csv crate counts
-/// neither the blank lines it skips nor its positions past them, so count here.
-fn line_of(text: &str, offset: usize) -> usize {
-    let bytes = text.as_bytes();
-    let mut start = offset.min(bytes.len());
-    while start < bytes.len() && matches!(bytes[start], b'\n' | b'\r') {
-        start += 1;
+/// Line numbers of byte offsets in a text: the csv crate counts neither the blank lines it
+/// skips nor its positions past them, so count here. Built once, each lookup a binary search
+/// (a million-line list must not cost a scan of the text per line).
+struct Lines<'a> {
+    bytes: &'a [u8],
+    /// Offsets of every `\n`.
+    newlines: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        let bytes = text.as_bytes();
+        let newlines = bytes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &b)| (b == b'\n').then_some(i))
+            .collect();
+        Lines { bytes, newlines }
     }
-    bytes[..start].iter().filter(|&&b| b == b'\n').count() + 1
+
+    /// The 1-based line of the record starting at `offset` (line breaks before it skipped).
+    fn of(&self, offset: usize) -> usize {
+        let mut start = offset.min(self.bytes.len());
+        while start < self.bytes.len() && matches!(self.bytes[start], b'\n' | b'\r') {
+            start += 1;
+        }
+        self.newlines.partition_point(|&nl| nl < start) + 1
+    }
 }
 
 fn first_content_line(text: &str) -> Option<(usize, &str)> {
@@ -384,6 +404,22 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn line_numbers_stay_true_in_a_long_list() {
+        let mut text = String::from("agency,category,parent,url\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("A,B,,https://s{i}.gov.tw/\n"));
+            if i % 1000 == 0 {
+                text.push('\n');
+            }
+        }
+        text.push_str("A,B,,ftp://bad.gov.tw/\n");
+        let list = parse(text.as_bytes()).unwrap();
+        assert_eq!(list.sites.len(), 20_000);
+        // 1 header + 20,000 sites + 20 blank lines, then the bad one.
+        assert_eq!(list.errors[0].line, 20_022);
     }
 
     #[test]
