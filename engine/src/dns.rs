@@ -71,9 +71,10 @@ impl Resolver {
         let opts: &mut ResolverOpts = builder.options_mut();
         opts.ip_strategy = LookupIpStrategy::Ipv4AndIpv6;
         opts.cache_size = CACHE_RECORDS;
-        // Two tries within the whole budget: one lost UDP packet is not a failed name.
-        opts.timeout = (timeout / 2).max(Duration::from_millis(200));
-        opts.attempts = 2;
+        // Three tries within the whole budget: a lost UDP packet (bursts overflow a busy
+        // nameserver's socket buffer) is asked again soon, not after half the budget.
+        opts.timeout = (timeout / 3).max(Duration::from_millis(200));
+        opts.attempts = 3;
         opts.try_tcp_on_error = true;
         opts.ndots = 0;
         // Negative answers are cached a little too, so that a list full of dead names does

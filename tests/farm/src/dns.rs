@@ -18,6 +18,23 @@ use std::time::Duration;
 use tokio::net::{TcpListener, UdpSocket};
 
 const TTL: u32 = 300;
+/// UDP sockets sharing the DNS port.
+const UDP_SOCKETS: usize = 4;
+/// Receive buffer asked for each (the kernel caps it at twice `net.core.rmem_max`).
+const UDP_RECV_BUFFER: usize = 4 << 20;
+
+/// A non-blocking UDP socket on `addr` that other sockets may share (SO_REUSEPORT), with a
+/// large receive buffer.
+fn udp_socket(addr: SocketAddr) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_reuse_port(true)?;
+    // Best effort: a smaller buffer still works.
+    let _ = socket.set_recv_buffer_size(UDP_RECV_BUFFER);
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
+}
 
 /// The zone a host belongs to: its last two labels (`a.b.gov.test` → `gov.test`).
 pub(crate) fn zone_of(host: &str) -> String {
@@ -51,6 +68,13 @@ pub(crate) async fn serve(
     let (udp, tcp, addr) = bind_pair(bind).await?;
     let mut server = ServerFuture::new(catalog);
     server.register_socket(udp);
+    // More sockets on the same port (SO_REUSEPORT): the kernel spreads queries over them,
+    // each with its own receive buffer, so a scanner's burst of queries is not dropped by a
+    // full buffer while the farm is busy serving TLS.
+    for _ in 1..UDP_SOCKETS {
+        let udp = udp_socket(addr).map_err(|e| Error::io(format!("bind DNS UDP {addr}"), e))?;
+        server.register_socket(udp);
+    }
     server.register_listener(tcp, Duration::from_secs(5));
     Ok((server, addr))
 }
@@ -70,15 +94,17 @@ async fn bind_pair(bind: SocketAddr) -> Result<(UdpSocket, TcpListener, SocketAd
         if bind.port() == 0 {
             addr.set_port(10_000 + (random.hash_one(attempt) % 22_000) as u16);
         }
-        let udp = match UdpSocket::bind(addr).await {
-            Ok(udp) => udp,
+        // The TCP listener first: it is exclusive, so it claims the port for this farm
+        // before any UDP socket (which may share it, SO_REUSEPORT) is bound.
+        let tcp = match TcpListener::bind(addr).await {
+            Ok(tcp) => tcp,
             Err(e) => {
                 last = Some((addr, e));
                 continue;
             }
         };
-        match TcpListener::bind(addr).await {
-            Ok(tcp) => return Ok((udp, tcp, addr)),
+        match udp_socket(addr) {
+            Ok(udp) => return Ok((udp, tcp, addr)),
             Err(e) => last = Some((addr, e)),
         }
     }
