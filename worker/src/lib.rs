@@ -2,9 +2,17 @@
 //! writes the results back and acknowledges the shards.
 //!
 //! # How it runs
-//! - Up to `shards_in_flight` shards are held at once, and their sites share one semaphore
-//!   of `concurrency` scans, so the configured concurrency is used even when a shard is
-//!   smaller than it or ends with a few slow sites.
+//! - Shards are taken by free scan capacity, not by a fixed count: the sites of all shards
+//!   held share one semaphore of `concurrency` scans, and the worker takes another shard
+//!   whenever its *backlog* — sites held but not yet started (waiting for a scan permit or
+//!   for their shard to load) — is below `concurrency`. So a shard stuck on one silent
+//!   site holds one permit, not a slot that starves the semaphore: other shards keep every
+//!   permit busy, with at most about `concurrency` + one shard of sites queued behind them.
+//!   Each take asks for about enough shards to fill the backlog (estimated from the size
+//!   of the last shard seen).
+//! - `shards_in_flight` is a hard cap on shards held at once (bounded memory even when
+//!   many shards are stuck on slow sites); its default, [`default_shards_in_flight`], is
+//!   high enough that the backlog rule, not the cap, limits in practice.
 //! - New shards come from [`queue::Queue::take`] (round robin between running jobs); every
 //!   `reclaim_idle / 2` the worker also claims shards other workers left idle
 //!   ([`queue::Queue::reclaim`]) and ends those that exhausted their deliveries.
@@ -24,9 +32,10 @@ use engine::Engine;
 use model::{Site, SiteResult};
 use queue::{Delivery, Queue};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -56,7 +65,8 @@ pub struct Config {
     pub name: String,
     /// Sites scanned at once, across all shards held.
     pub concurrency: usize,
-    /// Shards held at once.
+    /// Hard cap on shards held at once (new shards are taken by free scan capacity, see
+    /// the module docs; this only bounds memory). Default [`default_shards_in_flight`].
     pub shards_in_flight: usize,
     /// Shards idle this long are claimed from their (presumably dead) holder.
     pub reclaim_idle: Duration,
@@ -77,13 +87,80 @@ impl Config {
         Config {
             name: name.into(),
             concurrency: concurrency.max(1),
-            shards_in_flight: 4,
+            shards_in_flight: default_shards_in_flight(concurrency),
             reclaim_idle: Duration::from_secs(30),
             max_deliveries: 3,
             poll: Duration::from_secs(2),
             batch: 50,
             crash_on_host: None,
         }
+    }
+}
+
+/// The default cap on shards held for a worker scanning `concurrency` sites at once:
+/// `max(4, concurrency / 4)`. Not the limit in practice (the backlog rule is): it only
+/// bounds memory when very many held shards are each stuck on a slow site.
+pub fn default_shards_in_flight(concurrency: usize) -> usize {
+    (concurrency / 4).max(4)
+}
+
+/// How many shards to ask the queue for now: none while the backlog (sites held but not
+/// started) already fills `concurrency` or no slot under the cap is free; otherwise about
+/// enough shards of `shard_size` sites to fill the backlog, at least one, at most `free_slots`.
+pub fn shards_wanted(
+    concurrency: usize,
+    backlog: usize,
+    free_slots: usize,
+    shard_size: usize,
+) -> usize {
+    if free_slots == 0 || backlog >= concurrency {
+        return 0;
+    }
+    (concurrency - backlog)
+        .div_ceil(shard_size.max(1))
+        .clamp(1, free_slots)
+}
+
+/// Sites held but not started yet, across all shards held; `room` is notified whenever it
+/// drops or a shard is released, so the take loop can look again.
+#[derive(Default)]
+struct Backlog {
+    sites: AtomicUsize,
+    room: Notify,
+}
+
+/// One shard's part of the [`Backlog`]: added when the shard is taken, removed site by site
+/// as scans start, and whatever is left when the shard ends (done, skipped or aborted).
+struct Pending {
+    backlog: Arc<Backlog>,
+    left: usize,
+}
+
+impl Pending {
+    fn new(backlog: &Arc<Backlog>, sites: usize) -> Self {
+        backlog.sites.fetch_add(sites, Ordering::SeqCst);
+        Pending {
+            backlog: Arc::clone(backlog),
+            left: sites,
+        }
+    }
+
+    /// `n` of this shard's sites no longer wait (started, or found already done).
+    fn release(&mut self, n: usize) {
+        let n = n.min(self.left);
+        if n > 0 {
+            self.left -= n;
+            self.backlog.sites.fetch_sub(n, Ordering::SeqCst);
+            self.backlog.room.notify_one();
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.release(self.left);
+        // The shard's slot is free too.
+        self.backlog.room.notify_one();
     }
 }
 
@@ -128,6 +205,9 @@ impl Worker {
         let scans = Arc::new(Semaphore::new(this.config.concurrency));
         let slots = Arc::new(Semaphore::new(this.config.shards_in_flight.max(1)));
         let held: Held = Arc::default();
+        let backlog: Arc<Backlog> = Arc::default();
+        // The size of the last shard seen, to estimate how many shards fill the backlog.
+        let mut shard_size = 1usize;
         let mut shards = JoinSet::new();
         let beat_stop = CancellationToken::new();
         let beat = tokio::spawn(Arc::clone(&this).heartbeat(Arc::clone(&held), beat_stop.clone()));
@@ -144,10 +224,18 @@ impl Worker {
                     tracing::error!("a shard task failed: {e}");
                 }
             }
-            let free = slots.available_permits();
+            // Take shards by free scan capacity: only while the sites held but not started
+            // are fewer than the scans the semaphore can run (and under the cap on shards).
+            let free = shards_wanted(
+                this.config.concurrency,
+                backlog.sites.load(Ordering::SeqCst),
+                slots.available_permits(),
+                shard_size,
+            );
             if free == 0 {
                 tokio::select! {
                     _ = stop.cancelled() => break,
+                    _ = backlog.room.notified() => continue,
                     _ = slots.acquire() => continue,
                 }
             }
@@ -188,6 +276,8 @@ impl Worker {
             }
             backoff.succeeded();
             for d in got {
+                let sites = usize::try_from(d.end.saturating_sub(d.start)).unwrap_or(usize::MAX);
+                shard_size = sites.max(1);
                 let permit = Arc::clone(&slots)
                     .acquire_owned()
                     .await
@@ -199,14 +289,17 @@ impl Worker {
                 let scans = Arc::clone(&scans);
                 let held = Arc::clone(&held);
                 let abort = abort.clone();
+                let mut pending = Pending::new(&backlog, sites);
                 shards.spawn(async move {
                     let entry = d.entry.clone();
                     tokio::select! {
                         _ = abort.cancelled() => {}
-                        _ = worker.process(d, scans) => {}
+                        _ = worker.process(d, scans, &mut pending) => {}
                     }
                     held.lock().expect("held lock").remove(&entry);
                     drop(permit);
+                    // Last: its drop wakes the take loop, which then sees the slot free.
+                    drop(pending);
                 });
             }
         }
@@ -245,8 +338,10 @@ impl Worker {
     }
 
     /// Scan one delivered shard and write its results; retries Redis until it answers.
-    async fn process(&self, d: Delivery, scans: Arc<Semaphore>) {
+    async fn process(&self, d: Delivery, scans: Arc<Semaphore>, pending: &mut Pending) {
         let work = self.retry("reading a shard", || self.queue.load(&d)).await;
+        // Sites that already have a result (a redelivered shard) never wait for a scan.
+        pending.release(pending.left.saturating_sub(work.sites.len()));
         if let Some(host) = &self.config.crash_on_host
             && work.sites.iter().any(|(_, s)| &s.host == host)
         {
@@ -269,6 +364,7 @@ impl Worker {
                 .acquire_owned()
                 .await
                 .expect("the scan semaphore is never closed");
+            pending.release(1);
             let engine = Arc::clone(&self.engine);
             let now = (self.clock)();
             let task_site = site.clone();
@@ -360,5 +456,71 @@ impl Backoff {
             tracing::info!("redis answers again");
         }
         self.failures = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shard_stuck_on_one_slow_site_does_not_stop_taking() {
+        // concurrency 10, one shard of 10 sites held: 9 done, 1 silent site still scanning.
+        // Nothing waits to start, so the worker asks for more (a count of shards held would
+        // have stopped at this one shard until the silent site timed out).
+        let backlog: Arc<Backlog> = Arc::default();
+        let mut stuck = Pending::new(&backlog, 10);
+        let waiting = || backlog.sites.load(Ordering::SeqCst);
+        assert_eq!(
+            shards_wanted(10, waiting(), 7, 10),
+            0,
+            "10 sites wait to start"
+        );
+        stuck.release(10); // all 10 started: 9 finished, 1 still holds a scan permit
+        assert_eq!(waiting(), 0);
+        assert_eq!(shards_wanted(10, waiting(), 7, 10), 1);
+        assert_eq!(shards_wanted(10, 0, 7, 2), 5);
+    }
+
+    #[test]
+    fn backlog_and_cap_bound_the_shards_taken() {
+        assert_eq!(
+            shards_wanted(10, 10, 5, 10),
+            0,
+            "backlog fills the semaphore"
+        );
+        assert_eq!(shards_wanted(10, 25, 5, 10), 0);
+        assert_eq!(shards_wanted(10, 0, 0, 10), 0, "cap on shards held reached");
+        assert_eq!(
+            shards_wanted(500, 0, 3, 100),
+            3,
+            "never more than the free slots"
+        );
+        assert_eq!(
+            shards_wanted(500, 450, 100, 100),
+            1,
+            "at least one when there is room"
+        );
+        assert_eq!(shards_wanted(1, 0, 4, 0), 1);
+        assert_eq!(default_shards_in_flight(1), 4);
+        assert_eq!(default_shards_in_flight(2000), 500);
+    }
+
+    #[tokio::test]
+    async fn an_ended_shard_gives_back_its_backlog_and_wakes_the_taker() {
+        let backlog: Arc<Backlog> = Arc::default();
+        let mut a = Pending::new(&backlog, 4);
+        let b = Pending::new(&backlog, 3);
+        assert_eq!(backlog.sites.load(Ordering::SeqCst), 7);
+        a.release(1);
+        a.release(100); // never more than it holds
+        assert_eq!(backlog.sites.load(Ordering::SeqCst), 3);
+        drop(a);
+        drop(b); // an aborted or skipped shard: its unstarted sites leave the backlog
+        assert_eq!(backlog.sites.load(Ordering::SeqCst), 0);
+        // The wake-up is stored for the take loop even if it was not yet waiting.
+        tokio::time::timeout(Duration::from_secs(5), backlog.room.notified())
+            .await
+            .expect("the take loop is woken");
     }
 }
