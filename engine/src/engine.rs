@@ -392,20 +392,32 @@ impl Engine {
         }
     }
 
-    /// TLS 1.1 and 1.0, probed together.
+    /// The legacy versions (TLS 1.1, 1.0) the server still accepts. One hello offering "up
+    /// to 1.1" answers for both on the usual server, which refuses it; only a server that
+    /// picks 1.1 is asked again about 1.0, to list it.
     async fn legacy_versions(&self, addr: SocketAddr, host: &str) -> Vec<Version> {
         let t = self.config.limits.tls_timeout;
-        let (v11, v10) = futures::join!(
-            legacy::probe(addr, host, Version::Tls11, t),
-            legacy::probe(addr, host, Version::Tls10, t)
-        );
-        let mut accepted = Vec::new();
-        for (v, outcome) in [(Version::Tls11, v11), (Version::Tls10, v10)] {
-            if matches!(outcome, ProbeOutcome::Accepted { version, .. } if version == v) {
-                accepted.push(v);
+        match legacy::probe_up_to(addr, host, Version::Tls11, t).await {
+            ProbeOutcome::Accepted {
+                version: Version::Tls11,
+                ..
+            } => {
+                let mut accepted = vec![Version::Tls11];
+                if let ProbeOutcome::Accepted {
+                    version: Version::Tls10,
+                    ..
+                } = legacy::probe(addr, host, Version::Tls10, t).await
+                {
+                    accepted.push(Version::Tls10);
+                }
+                accepted
             }
+            ProbeOutcome::Accepted {
+                version: Version::Tls10,
+                ..
+            } => vec![Version::Tls10],
+            _ => Vec::new(),
         }
-        accepted
     }
 
     /// The https endpoint the walk ended on (another host): judged from the walk's own

@@ -144,12 +144,35 @@ pub async fn probe(
     version: Version,
     timeout: Duration,
 ) -> ProbeOutcome {
+    probe_range(addr, sni, version, version, timeout).await
+}
+
+/// Offer every version from TLS 1.0 up to `max` in one ClientHello, as TLS negotiation
+/// allows (the hello names the highest; the server picks any it speaks up to it): one
+/// connection tells whether a server still accepts any legacy version, and which is its
+/// highest. `Accepted::version` is the one the server chose.
+pub async fn probe_up_to(
+    addr: SocketAddr,
+    sni: &str,
+    max: Version,
+    timeout: Duration,
+) -> ProbeOutcome {
+    probe_range(addr, sni, Version::Tls10, max, timeout).await
+}
+
+async fn probe_range(
+    addr: SocketAddr,
+    sni: &str,
+    lowest: Version,
+    version: Version,
+    timeout: Duration,
+) -> ProbeOutcome {
     let mut random = [0u8; 32];
     if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random).is_err() {
         return ProbeOutcome::NoAnswer("no randomness for the ClientHello".into());
     }
     let hello = client_hello(sni, version, &random);
-    match tokio::time::timeout(timeout, exchange(addr, &hello, version)).await {
+    match tokio::time::timeout(timeout, exchange(addr, &hello, lowest, version)).await {
         Ok(outcome) => outcome,
         Err(_) => {
             ProbeOutcome::NoAnswer(format!("no answer within {:.1} s", timeout.as_secs_f64()))
@@ -157,7 +180,12 @@ pub async fn probe(
     }
 }
 
-async fn exchange(addr: SocketAddr, hello: &[u8], version: Version) -> ProbeOutcome {
+async fn exchange(
+    addr: SocketAddr,
+    hello: &[u8],
+    lowest: Version,
+    version: Version,
+) -> ProbeOutcome {
     let mut stream = match TcpStream::connect(addr).await {
         Ok(s) => s,
         Err(e) => return ProbeOutcome::NoAnswer(format!("connect to {addr} failed: {e}")),
@@ -165,7 +193,7 @@ async fn exchange(addr: SocketAddr, hello: &[u8], version: Version) -> ProbeOutc
     if let Err(e) = stream.write_all(hello).await {
         return ProbeOutcome::NoAnswer(format!("sending the ClientHello failed: {e}"));
     }
-    let mut reader = Reader::default();
+    let mut reader = Reader::new(lowest);
     let mut read_total = 0usize;
     loop {
         let mut header = [0u8; 5];
@@ -200,15 +228,27 @@ async fn exchange(addr: SocketAddr, hello: &[u8], version: Version) -> ProbeOutc
 }
 
 /// What has been read so far from the server's first flight.
-#[derive(Default)]
 struct Reader {
     /// Handshake bytes not yet consumed as whole messages.
     handshake: Vec<u8>,
     /// The suite chosen, once the ServerHello was read.
     cipher: Option<u16>,
+    /// The lowest version the hello accepts (the offered one, or TLS 1.0 for a range).
+    lowest: Version,
+    /// The version the server chose, once the ServerHello was read.
+    chosen: Option<Version>,
 }
 
 impl Reader {
+    fn new(lowest: Version) -> Self {
+        Reader {
+            handshake: Vec::new(),
+            cipher: None,
+            lowest,
+            chosen: None,
+        }
+    }
+
     /// Take one record; `Some` once the outcome is known.
     fn record(&mut self, kind: u8, body: &[u8], version: Version) -> Option<ProbeOutcome> {
         match kind {
@@ -260,13 +300,18 @@ impl Reader {
                 else {
                     return malformed("ServerHello");
                 };
-                if hello.version.0 != version.wire() {
+                let chosen = [Version::Tls10, Version::Tls11, Version::Tls12]
+                    .into_iter()
+                    .find(|v| v.wire() == hello.version.0)
+                    .filter(|v| (self.lowest..=version).contains(v));
+                let Some(chosen) = chosen else {
                     return Some(ProbeOutcome::Rejected(format!(
                         "the server answered {} with {}",
                         version.as_str(),
                         version_name(hello.version.0)
                     )));
-                }
+                };
+                self.chosen = Some(chosen);
                 if !OFFERED_SUITES.contains(&hello.cipher.0) {
                     return Some(ProbeOutcome::Rejected(format!(
                         "the server chose suite {:#06x}, which was not offered",
@@ -290,11 +335,15 @@ impl Reader {
                     .iter()
                     .map(|c| CertificateDer::from(c.data.to_vec()))
                     .collect();
-                Some(accepted(version, cipher, certificates))
+                Some(accepted(
+                    self.chosen.unwrap_or(version),
+                    cipher,
+                    certificates,
+                ))
             }
             // Anonymous or PSK suites send no certificate; the choice is still known.
             (HANDSHAKE_SERVER_HELLO_DONE, Some(cipher)) => {
-                Some(accepted(version, cipher, Vec::new()))
+                Some(accepted(self.chosen.unwrap_or(version), cipher, Vec::new()))
             }
             _ => None,
         }
@@ -304,7 +353,7 @@ impl Reader {
     fn closed(&self, version: Version, e: &std::io::Error) -> ProbeOutcome {
         match self.cipher {
             // The version was accepted; the chain never came.
-            Some(cipher) => accepted(version, cipher, Vec::new()),
+            Some(cipher) => accepted(self.chosen.unwrap_or(version), cipher, Vec::new()),
             None if e.kind() == std::io::ErrorKind::UnexpectedEof => {
                 ProbeOutcome::NoAnswer("the server closed the connection without answering".into())
             }
@@ -473,7 +522,7 @@ mod tests {
         body.extend_from_slice(&[0, 0x00, 0x2f, 0]);
         let mut msg = vec![HANDSHAKE_SERVER_HELLO, 0, 0, body.len() as u8];
         msg.extend_from_slice(&body);
-        let mut reader = Reader::default();
+        let mut reader = Reader::new(Version::Tls10);
         let outcome = reader.record(RECORD_HANDSHAKE, &msg, Version::Tls11);
         assert_eq!(
             outcome,
@@ -482,7 +531,7 @@ mod tests {
             ))
         );
         // The same hello split over two records, for TLS 1.2, is accepted once done.
-        let mut reader = Reader::default();
+        let mut reader = Reader::new(Version::Tls10);
         assert_eq!(
             reader.record(RECORD_HANDSHAKE, &msg[..10], Version::Tls12),
             None
@@ -506,12 +555,12 @@ mod tests {
 
     #[test]
     fn alerts_are_named_and_huge_lengths_are_not_trusted() {
-        let mut reader = Reader::default();
+        let mut reader = Reader::new(Version::Tls10);
         assert_eq!(
             reader.record(RECORD_ALERT, &[2, 70], Version::Tls10),
             Some(ProbeOutcome::Rejected("alert: protocol_version".into()))
         );
-        let mut reader = Reader::default();
+        let mut reader = Reader::new(Version::Tls10);
         let outcome = reader.record(RECORD_HANDSHAKE, &[2, 0xff, 0xff, 0xff], Version::Tls12);
         assert!(
             matches!(outcome, Some(ProbeOutcome::NoAnswer(_))),

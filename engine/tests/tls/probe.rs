@@ -330,3 +330,53 @@ async fn a_server_that_never_answers_is_no_answer() {
     let outcome = probe(closed, "closed.test", Version::Tls12, TIMEOUT).await;
     assert!(matches!(outcome, ProbeOutcome::NoAnswer(_)), "{outcome:?}");
 }
+
+/// One hello offering "TLS 1.0 up to 1.1" finds either legacy version: the server picks the
+/// highest it speaks. A TLS 1.0-only server answers 1.0; a 1.1-only one answers 1.1; a
+/// modern server refuses.
+#[tokio::test]
+async fn one_hello_up_to_tls11_finds_either_legacy_version() {
+    use engine::legacy::probe_up_to;
+    let dir = tempfile::tempdir().unwrap();
+    let root = Ca::root("Range Root");
+    let (leaf, key) = root.leaf_with_key(Leaf::for_host("range.test"));
+    write(dir.path(), "c.pem", &certs::pem("CERTIFICATE", &leaf));
+    write(dir.path(), "k.pem", &key.serialize_pem());
+    for (flag, want) in [("-tls1", Version::Tls10), ("-tls1_1", Version::Tls11)] {
+        let server = SServer::start(
+            dir.path(),
+            &[
+                "-cert",
+                "c.pem",
+                "-key",
+                "k.pem",
+                flag,
+                "-cipher",
+                "DEFAULT:@SECLEVEL=0",
+            ],
+        )
+        .await;
+        let outcome = probe_up_to(server.addr, "range.test", Version::Tls11, TIMEOUT).await;
+        assert!(
+            matches!(&outcome, ProbeOutcome::Accepted { version, .. } if *version == want),
+            "{flag}: {outcome:?}"
+        );
+        // The exact probe of the other version is refused: the range found what exists.
+        let other = if want == Version::Tls10 {
+            Version::Tls11
+        } else {
+            Version::Tls10
+        };
+        let outcome = probe(server.addr, "range.test", other, TIMEOUT).await;
+        assert!(
+            !matches!(outcome, ProbeOutcome::Accepted { .. }),
+            "{flag}: {outcome:?}"
+        );
+    }
+    let modern = rustls_server(vec![leaf], &key).await;
+    let outcome = probe_up_to(modern.addr, "range.test", Version::Tls11, TIMEOUT).await;
+    assert!(
+        !matches!(outcome, ProbeOutcome::Accepted { .. }),
+        "{outcome:?}"
+    );
+}
