@@ -53,8 +53,8 @@ struct Args {
     /// Coordinator shard size (sites per shard).
     #[arg(long, default_value_t = 100)]
     shard_size: usize,
-    /// Shards each worker holds at once (`--shards-in-flight`); unset: enough to fill its
-    /// share of `--concurrency`, plus one.
+    /// Hard cap on shards each worker holds (`--shards-in-flight`); unset: the worker's own
+    /// default (it takes shards by free scan capacity).
     #[arg(long)]
     worker_shards: Option<usize>,
     /// Scanner `--step-timeout` (s); unset: the scanner's default.
@@ -408,19 +408,15 @@ fn cluster(ctx: &Ctx, workers: usize, n: usize, dir: &Path) -> anyhow::Result<Ru
             .status()?
             .success())
     })?;
-    // Enough shards held to keep each worker's share of `concurrency` sites in flight.
-    let per_worker = ctx.args.concurrency.div_ceil(workers);
-    let shards_in_flight = ctx
-        .args
-        .worker_shards
-        .unwrap_or(per_worker.div_ceil(ctx.args.shard_size) + 1);
     let mut pool = Vec::new();
     for w in 1..=workers {
         let role = format!("worker-{w}");
         let mut cmd = Command::new(ctx.bins.path("scan-worker")?);
         cmd.args(["--redis", &redis.url(), "--name", &format!("bench-{role}")])
-            .args(["--shards-in-flight", &shards_in_flight.to_string()])
             .args(scan_flags(ctx, workers));
+        if let Some(cap) = ctx.args.worker_shards {
+            cmd.args(["--shards-in-flight", &cap.to_string()]);
+        }
         pool.push(Proc::spawn(
             &role,
             &mut cmd,
