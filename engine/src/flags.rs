@@ -38,6 +38,13 @@ pub struct ScanFlags {
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub step_timeout: u64,
 
+    /// DNS lookups in flight at once. Workers that share one nameserver should share this
+    /// budget (e.g. 64 each for 4 workers): bursts beyond what the nameserver's socket
+    /// buffer holds are dropped and come back as `dns_failed`.
+    #[arg(long, default_value_t = 256, value_name = "N", env = "SCAN_DNS_IN_FLIGHT",
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub dns_in_flight: u32,
+
     /// Skip the TLS 1.0/1.1 probe (no `tls_legacy_supported` findings).
     #[arg(long, env = "SCAN_NO_LEGACY_PROBE")]
     pub no_legacy_probe: bool,
@@ -71,6 +78,7 @@ impl ScanFlags {
         config.limits.tls_timeout = step.min(config.limits.tls_timeout);
         config.limits.dns_timeout = step.min(config.limits.dns_timeout);
         config.limits.response_timeout = step;
+        config.limits.dns_in_flight = self.dns_in_flight as usize;
         Ok(config)
     }
 

@@ -53,6 +53,10 @@ struct Args {
     /// Coordinator shard size (sites per shard).
     #[arg(long, default_value_t = 100)]
     shard_size: usize,
+    /// DNS lookups in flight for the whole scanner, split between the workers like
+    /// `--concurrency` (they all ask the fleet's one nameserver).
+    #[arg(long, default_value_t = 256)]
+    dns_in_flight: usize,
     /// Hard cap on shards each worker holds (`--shards-in-flight`); unset: the worker's own
     /// default (it takes shards by free scan capacity).
     #[arg(long)]
@@ -294,6 +298,11 @@ fn scan_flags(ctx: &Ctx, processes: usize) -> Vec<String> {
         "--allow-private-targets".into(),
         "--concurrency".into(),
         ctx.args.concurrency.div_ceil(processes.max(1)).to_string(),
+        "--dns-in-flight".into(),
+        ctx.args
+            .dns_in_flight
+            .div_ceil(processes.max(1))
+            .to_string(),
     ];
     if let Some(s) = ctx.args.step_timeout {
         f.extend(["--step-timeout".into(), s.to_string()]);
