@@ -18,6 +18,8 @@ use std::time::Duration;
 use tokio::net::{TcpListener, UdpSocket};
 
 const TTL: u32 = 300;
+/// Records a zone may hold before its hosts get zones of their own.
+const MAX_ZONE_RECORDS: usize = 1000;
 /// UDP sockets sharing the DNS port.
 const UDP_SOCKETS: usize = 4;
 /// Receive buffer asked for each (the kernel caps it at twice `net.core.rmem_max`).
@@ -48,17 +50,35 @@ pub(crate) async fn serve(
     bind: SocketAddr,
     records: &[(String, Ipv4Addr)],
 ) -> Result<(ServerFuture<Catalog>, SocketAddr), Error> {
-    let mut zones: BTreeMap<String, InMemoryAuthority> = BTreeMap::new();
+    let mut by_zone: BTreeMap<String, Vec<(&str, Ipv4Addr)>> = BTreeMap::new();
     for (host, addr) in records {
-        let zone = zone_of(host);
-        if !zones.contains_key(&zone) {
-            zones.insert(zone.clone(), new_zone(&zone)?);
+        by_zone
+            .entry(zone_of(host))
+            .or_default()
+            .push((host, *addr));
+    }
+    // hickory's in-memory authority answers in time linear in its records (a profile of a
+    // 100,000-site fleet: 76% of the farm's CPU in name comparisons). A big zone is split:
+    // each host becomes the apex of its own zone, and the parent zone stays, empty, so that
+    // names outside the farm still get NXDOMAIN.
+    let mut zones: BTreeMap<String, InMemoryAuthority> = BTreeMap::new();
+    for (zone, hosts) in by_zone {
+        let split = hosts.len() > MAX_ZONE_RECORDS;
+        zones.insert(zone.clone(), new_zone(&zone)?);
+        for (host, addr) in hosts {
+            let apex = if split && host != zone {
+                host.to_owned()
+            } else {
+                zone.clone()
+            };
+            if !zones.contains_key(&apex) {
+                zones.insert(apex.clone(), new_zone(&apex)?);
+            }
+            let authority = zones
+                .get_mut(&apex)
+                .ok_or_else(|| Error::Dns(apex.clone()))?;
+            authority.upsert_mut(Record::from_rdata(fqdn(host)?, TTL, RData::A(A(addr))), 1);
         }
-        let authority = zones
-            .get_mut(&zone)
-            .ok_or_else(|| Error::Dns(zone.clone()))?;
-        let name = fqdn(host)?;
-        authority.upsert_mut(Record::from_rdata(name, TTL, RData::A(A(*addr))), 1);
     }
     let mut catalog = Catalog::new();
     for (zone, authority) in zones {

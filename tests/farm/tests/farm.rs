@@ -766,3 +766,32 @@ async fn a_connection_limit_below_the_listener_count_still_serves_every_address(
     }
     farm.shutdown().await;
 }
+
+/// A fleet bigger than one zone may hold is split into a zone per host (hickory's in-memory
+/// authority is linear in its records): every name still resolves, over UDP and TCP, and a
+/// name the farm does not serve is still NXDOMAIN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_fleet_still_answers_every_name_and_nxdomain() {
+    let farm = Farm::builder()
+        .fleet(1500, &farm::Mix::national())
+        .first_address(Ipv4Addr::new(127, 112, 0, 1))
+        .ports(18080, 18443)
+        .start()
+        .await
+        .expect("the farm starts");
+    let dns = farm.dns_addr();
+    for site in farm.sites().iter().step_by(97) {
+        let (code, addrs) = dns_query(dns, &site.host, false).await;
+        assert_eq!(code, ResponseCode::NoError, "{}", site.host);
+        assert_eq!(Some(addrs[0]), site.address, "{}", site.host);
+    }
+    let last = &farm.sites()[farm.sites().len() - 1];
+    assert_eq!(dns_query(dns, &last.host, true).await.1.first().copied(), last.address);
+    let missing = format!("www.{}", farm.sites()[0].host);
+    assert_eq!(dns_query(dns, &missing, false).await.0, ResponseCode::NXDomain);
+    let parent_missing = last.host.replacen(|c: char| c.is_ascii_digit(), "9", 3);
+    if farm.site(&parent_missing).is_none() {
+        assert_eq!(dns_query(dns, &parent_missing, false).await.0, ResponseCode::NXDomain);
+    }
+    farm.shutdown().await;
+}
