@@ -786,12 +786,21 @@ async fn a_large_fleet_still_answers_every_name_and_nxdomain() {
         assert_eq!(Some(addrs[0]), site.address, "{}", site.host);
     }
     let last = &farm.sites()[farm.sites().len() - 1];
-    assert_eq!(dns_query(dns, &last.host, true).await.1.first().copied(), last.address);
+    assert_eq!(
+        dns_query(dns, &last.host, true).await.1.first().copied(),
+        last.address
+    );
     let missing = format!("www.{}", farm.sites()[0].host);
-    assert_eq!(dns_query(dns, &missing, false).await.0, ResponseCode::NXDomain);
+    assert_eq!(
+        dns_query(dns, &missing, false).await.0,
+        ResponseCode::NXDomain
+    );
     let parent_missing = last.host.replacen(|c: char| c.is_ascii_digit(), "9", 3);
     if farm.site(&parent_missing).is_none() {
-        assert_eq!(dns_query(dns, &parent_missing, false).await.0, ResponseCode::NXDomain);
+        assert_eq!(
+            dns_query(dns, &parent_missing, false).await.0,
+            ResponseCode::NXDomain
+        );
     }
     farm.shutdown().await;
 }
