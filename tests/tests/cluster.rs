@@ -72,6 +72,24 @@ fn n(v: &Value, key: &str) -> u64 {
     v[key].as_u64().unwrap_or_else(|| panic!("no {key} in {v}"))
 }
 
+/// Two workers, shards of 4, two sites each at once: a job over a slow fleet lasts long
+/// enough to break something in the middle of it.
+fn small_cluster() -> scan_tests::cluster::Builder {
+    Cluster::builder().workers(2).shard_size(4).concurrency(2)
+}
+
+/// Submit `csv` and wait until the job is under way but not done (a failure injected after
+/// the job ended would prove nothing, so that fails the test). The job id.
+async fn submit_mid_job(cluster: &mut Cluster, csv: &std::path::Path, what: &str) -> String {
+    let job = cluster.submit(csv).await;
+    let before = cluster.wait_for(&job, false, |s| n(s, "done") > 0).await;
+    assert!(
+        n(&before, "done") < n(&before, "total"),
+        "the job ended before the {what}: {before}"
+    );
+    job
+}
+
 /// A slow fleet: every HTTP response waits `latency`, so a job takes a while.
 async fn slow_fleet(sites: usize, first: Ipv4Addr) -> Farm {
     Farm::builder()
@@ -209,18 +227,8 @@ async fn cluster_results_equal_scanctl_scan_results() {
 async fn a_worker_killed_mid_job_loses_no_site_and_duplicates_none() {
     let farm = slow_fleet(80, Ipv4Addr::new(127, 101, 0, 1)).await;
     let lab = Lab::new(&farm);
-    let mut cluster = Cluster::builder()
-        .workers(2)
-        .shard_size(4)
-        .concurrency(2)
-        .start(&farm)
-        .await;
-    let job = cluster.submit(&lab.csv).await;
-    let before = cluster.wait_for(&job, false, |s| n(s, "done") > 0).await;
-    assert!(
-        n(&before, "done") < n(&before, "total"),
-        "the job ended before the kill: {before}"
-    );
+    let mut cluster = small_cluster().start(&farm).await;
+    let job = submit_mid_job(&mut cluster, &lab.csv, "kill").await;
     // Kill it while it holds a shard (the assertion on reclaim below checks it did).
     cluster.wait_log("worker-1", "scanning a shard").await;
     cluster.kill_worker(0);
@@ -243,19 +251,8 @@ async fn a_worker_stopped_with_sigterm_finishes_its_shards_and_exits_0() {
     let farm = slow_fleet(40, Ipv4Addr::new(127, 108, 0, 1)).await;
     let lab = Lab::new(&farm);
     // A long reclaim idle: if the stopped worker left a shard behind, the job would wait.
-    let mut cluster = Cluster::builder()
-        .workers(2)
-        .shard_size(4)
-        .concurrency(2)
-        .reclaim_idle("10m")
-        .start(&farm)
-        .await;
-    let job = cluster.submit(&lab.csv).await;
-    let before = cluster.wait_for(&job, false, |s| n(s, "done") > 0).await;
-    assert!(
-        n(&before, "done") < n(&before, "total"),
-        "the job ended before the stop: {before}"
-    );
+    let mut cluster = small_cluster().reclaim_idle("10m").start(&farm).await;
+    let job = submit_mid_job(&mut cluster, &lab.csv, "stop").await;
     cluster.wait_log("worker-1", "scanning a shard").await;
     let exit = cluster.stop_worker(0);
     assert!(exit.success(), "SIGTERM exit: {exit}\n{}", cluster.logs());
@@ -284,18 +281,8 @@ async fn a_worker_stopped_with_sigterm_finishes_its_shards_and_exits_0() {
 async fn the_coordinator_killed_and_restarted_mid_job_loses_nothing() {
     let farm = slow_fleet(60, Ipv4Addr::new(127, 102, 0, 1)).await;
     let lab = Lab::new(&farm);
-    let mut cluster = Cluster::builder()
-        .workers(2)
-        .shard_size(4)
-        .concurrency(2)
-        .start(&farm)
-        .await;
-    let job = cluster.submit(&lab.csv).await;
-    let before = cluster.wait_for(&job, false, |s| n(s, "done") > 0).await;
-    assert!(
-        n(&before, "done") < n(&before, "total"),
-        "the job ended before the kill: {before}"
-    );
+    let mut cluster = small_cluster().start(&farm).await;
+    let job = submit_mid_job(&mut cluster, &lab.csv, "kill").await;
     // A `scanctl watch` follows the job across the restart.
     let watch_log = cluster.dir().join("watch.err");
     let mut watch = tokio::process::Command::new(scan_tests::bins::path("scanctl"))
@@ -342,18 +329,8 @@ async fn the_coordinator_killed_and_restarted_mid_job_loses_nothing() {
 async fn redis_restarted_mid_job_everyone_reconnects_and_the_job_completes() {
     let farm = slow_fleet(60, Ipv4Addr::new(127, 103, 0, 1)).await;
     let lab = Lab::new(&farm);
-    let mut cluster = Cluster::builder()
-        .workers(2)
-        .shard_size(4)
-        .concurrency(2)
-        .start(&farm)
-        .await;
-    let job = cluster.submit(&lab.csv).await;
-    let before = cluster.wait_for(&job, false, |s| n(s, "done") > 0).await;
-    assert!(
-        n(&before, "done") < n(&before, "total"),
-        "the job ended before the restart: {before}"
-    );
+    let mut cluster = small_cluster().start(&farm).await;
+    let job = submit_mid_job(&mut cluster, &lab.csv, "restart").await;
     cluster.redis().restart(Duration::from_secs(2));
     let status = cluster.wait_done(&job).await;
     assert_eq!(n(&status, "done"), 60);
