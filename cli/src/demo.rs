@@ -67,7 +67,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let config = Config {
         dns_server: Some(farm.dns_addr()),
-        extra_roots: vec![farm.root_der().clone()],
+        extra_roots: farm.root_ders(),
         allow_private_targets: true,
         http_port,
         https_port,

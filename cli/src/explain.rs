@@ -18,6 +18,20 @@ pub fn explain(r: &SiteResult) -> String {
         "  HTTPS forced (http:// redirects to https://): {}",
         yes_no(r.forced_https)
     );
+    if let Some(b) = &r.browsers {
+        for (name, v) in [("Chrome", &b.chrome), ("Firefox", &b.mozilla)] {
+            let why = match (&v.code, &v.reason) {
+                (Some(code), Some(reason)) => format!(" — {code}: {reason}"),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "  {name:<7} padlock: {}{why}  [{}]",
+                yes_no(v.ok),
+                v.store
+            );
+        }
+    }
     if !r.addresses.is_empty() {
         let _ = writeln!(s, "  addresses: {}", r.addresses.join(", "));
     }

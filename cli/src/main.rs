@@ -5,6 +5,7 @@
 //! - `scanctl demo`: start the simulated site farm in-process and scan it, end to end.
 //! - `scanctl submit|status|watch|results|jobs|cancel`: the cluster, through a coordinator.
 //! - `scanctl report|diff`: the NDC tables, the agency tree, findings and fixes.
+//! - `scanctl trust list`: the anchors and constraints of a trust profile.
 //!
 //! Exit codes: 0 when the work completed (whatever the findings), 2 for usage or input
 //! errors, 1 for anything else that stopped the command.
@@ -15,6 +16,7 @@ mod explain;
 mod output;
 mod report_cmd;
 mod scan;
+mod trust;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -47,6 +49,9 @@ enum Command {
     Report(report_cmd::ReportArgs),
     /// Compare two scans: what got fixed, what broke.
     Diff(report_cmd::DiffArgs),
+    /// The trust profiles scans are judged by (Chrome Root Store, Mozilla).
+    #[command(subcommand)]
+    Trust(trust::Command),
 }
 
 /// An error the user caused (bad flag, unreadable or malformed input): exit code 2.
@@ -76,6 +81,7 @@ async fn main() -> ExitCode {
         Command::Cluster(cmd) => cluster::run(cmd).await,
         Command::Report(args) => report_cmd::report(args).await,
         Command::Diff(args) => report_cmd::diff(args).await,
+        Command::Trust(cmd) => trust::run(cmd),
     };
     match outcome {
         Ok(code) => code,

@@ -50,7 +50,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .flags
         .to_config()
         .map_err(|e| UsageError(e.to_string()))?;
-    let engine = Arc::new(Engine::new(config).context("cannot start the scanning engine")?);
+    let engine = Arc::new(Engine::new(config).map_err(|e| match e {
+        // A flag that names what no trust profile has (`--root-constraint`): the user's.
+        engine::Error::Config(_) => anyhow::Error::new(UsageError(e.to_string())),
+        other => anyhow::Error::new(other).context("cannot start the scanning engine"),
+    })?);
     if let Some(url) = &args.url {
         let site = Site::parse(url).map_err(|e| UsageError(format!("--url {url}: {e}")))?;
         let result = engine.scan(&site, SystemTime::now()).await;

@@ -1,5 +1,7 @@
 //! The engine's configuration: passed in whole, never read from the environment.
 
+use crate::tls::{ChromeVersion, RootConstraint};
+use model::Browser;
 use rustls_pki_types::CertificateDer;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -9,8 +11,16 @@ use std::time::Duration;
 pub struct Config {
     /// The nameserver to ask (`--dns-server`); `None` uses the system's configuration.
     pub dns_server: Option<SocketAddr>,
-    /// Roots trusted beside Mozilla's (`--ca-file`), DER.
+    /// The trust profile `https_ok` is judged by (`--trust`); the other browser's verdict is
+    /// given beside it.
+    pub trust: Browser,
+    /// The Chrome version the `chrome` profile's constraints are evaluated for
+    /// (`--chrome-version`; default: the Chrome stable the root store snapshot came with).
+    pub chrome_version: ChromeVersion,
+    /// Roots trusted beside the profile's (`--ca-file`), DER; every profile gets them.
     pub extra_roots: Vec<CertificateDer<'static>>,
+    /// Constraint sets put on roots by their SHA-256 (`--root-constraint`, labs and tests).
+    pub root_constraints: Vec<RootConstraint>,
     /// Contact private, loopback and link-local addresses (`--allow-private-targets`).
     pub allow_private_targets: bool,
     /// Port of the `http://` endpoint (80; another only in a lab). A lab port stands for 80
@@ -77,7 +87,10 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             dns_server: None,
+            trust: Browser::Chrome,
+            chrome_version: ChromeVersion::snapshot(),
             extra_roots: Vec::new(),
+            root_constraints: Vec::new(),
             allow_private_targets: false,
             http_port: 80,
             https_port: 443,
@@ -90,6 +103,15 @@ impl Default for Config {
 }
 
 impl Config {
+    /// What the trust profiles are built from.
+    pub fn profile_options(&self) -> crate::tls::ProfileOptions {
+        crate::tls::ProfileOptions {
+            chrome_version: self.chrome_version,
+            extra_roots: self.extra_roots.clone(),
+            root_constraints: self.root_constraints.clone(),
+        }
+    }
+
     /// Read a PEM file of extra roots (`--ca-file`) into `extra_roots`.
     pub fn add_ca_file(&mut self, path: &std::path::Path) -> Result<(), crate::Error> {
         let display = path.display().to_string();

@@ -17,7 +17,7 @@ use crate::tls::{self, AiaFetch, TrustStore};
 use crate::verdict::{self, Dns, Endpoint, Observations, Reach, Response};
 use crate::{Config, Error, dns};
 use futures::{Stream, StreamExt};
-use model::{HttpsDetails, MixedContent, Site, SiteResult};
+use model::{Browser, Browsers, HttpsDetails, MixedContent, Site, SiteResult};
 use rustls_pki_types::UnixTime;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -46,7 +46,10 @@ pub struct Engine {
     config: Config,
     resolver: Arc<dns::Resolver>,
     policy: Policy,
+    /// The profile `https_ok` is judged by (`--trust`).
     store: TrustStore,
+    /// The other browser's profile, for its verdict beside.
+    other_store: TrustStore,
     fetcher: Fetcher,
     web: WebClient,
 }
@@ -60,7 +63,13 @@ impl Engine {
             config.limits.dns_in_flight,
         )?);
         let policy = Policy::new(config.allow_private_targets);
-        let store = TrustStore::new(&config.extra_roots)?;
+        let options = config.profile_options();
+        let other = match config.trust {
+            Browser::Chrome => Browser::Mozilla,
+            Browser::Mozilla => Browser::Chrome,
+        };
+        let store = TrustStore::profile(config.trust, &options)?;
+        let other_store = TrustStore::profile(other, &options)?;
         let fetcher = Fetcher::new(
             tls::scanning_client_config(),
             &config.user_agent,
@@ -72,6 +81,7 @@ impl Engine {
             resolver,
             policy,
             store,
+            other_store,
             fetcher,
             web,
         })
@@ -94,7 +104,20 @@ impl Engine {
             state.obs.timed_out = Some(limit);
         }
         let v = verdict::judge(&state.obs);
+        let other = verdict::judge(&state.obs.as_other_browser());
         let mut result = SiteResult::for_site(site);
+        let mine = verdict::browser_verdict(&v, self.store.version());
+        let theirs = verdict::browser_verdict(&other, self.other_store.version());
+        result.browsers = Some(match self.store.browser() {
+            Browser::Chrome => Browsers {
+                chrome: mine,
+                mozilla: theirs,
+            },
+            Browser::Mozilla => Browsers {
+                chrome: theirs,
+                mozilla: mine,
+            },
+        });
         result.https_ok = v.https_ok;
         result.forced_https = v.forced_https;
         result.findings = v.findings;
@@ -266,14 +289,13 @@ impl Engine {
                         _ => Vec::new(),
                     }
                 };
-                let (chain, legacy) = futures::join!(
-                    tls::judge(&session.chain, host, now, &self.store, &self.web),
-                    legacy
-                );
+                let ((chain, other_chain), legacy) =
+                    futures::join!(self.judge_chain(&session.chain, host, now), legacy);
                 endpoint.reach = Reach::Tls;
                 endpoint.legacy_accepted = legacy;
                 fill_chain(&mut details, &chain);
                 endpoint.chain = Some(chain);
+                endpoint.other_chain = Some(other_chain);
                 let response = match result {
                     Ok(r) => r,
                     Err(e) => {
@@ -327,10 +349,10 @@ impl Engine {
                         details.cipher = Some(format!(
                             "{name} (browsers accept it; this scanner does not speak it, so the HTTP response was not checked)"
                         ));
-                        let chain =
-                            tls::judge(&certificates, host, now, &self.store, &self.web).await;
+                        let (chain, other_chain) = self.judge_chain(&certificates, host, now).await;
                         fill_chain(&mut details, &chain);
                         endpoint.chain = Some(chain);
+                        endpoint.other_chain = Some(other_chain);
                         endpoint.reach = Reach::ProbeOnly { cipher: name };
                         if probe_legacy && self.config.probe_legacy {
                             endpoint.legacy_accepted = self.legacy_versions(addr, host).await;
@@ -432,8 +454,9 @@ impl Engine {
         let mut endpoint = Endpoint::failed(url.as_str(), fetch::Error::Http(String::new()));
         if let Some(session) = &fetched.tls {
             endpoint.reach = Reach::Tls;
-            endpoint.chain =
-                Some(tls::judge(&session.chain, host, now, &self.store, &self.web).await);
+            let (chain, other_chain) = self.judge_chain(&session.chain, host, now).await;
+            endpoint.chain = Some(chain);
+            endpoint.other_chain = Some(other_chain);
             endpoint.response = match &fetched.result {
                 Ok(r) => Response::Received {
                     status: r.status,
@@ -444,6 +467,21 @@ impl Engine {
             };
         }
         endpoint
+    }
+
+    /// Judge a served chain by the chosen profile and by the other browser's.
+    async fn judge_chain(
+        &self,
+        served: &[rustls_pki_types::CertificateDer<'static>],
+        host: &str,
+        now: UnixTime,
+    ) -> (tls::ChainVerdict, tls::ChainVerdict) {
+        tls::judge_both(served, host, now, &self.store, &self.other_store, &self.web).await
+    }
+
+    /// The trust profiles: the one `https_ok` is judged by, and the other browser's.
+    pub fn trust_stores(&self) -> (&TrustStore, &TrustStore) {
+        (&self.store, &self.other_store)
     }
 
     /// Resolve and policy-check a host met on the way.

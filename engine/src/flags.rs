@@ -14,9 +14,35 @@ pub struct ScanFlags {
     #[arg(long, value_name = "IP:PORT", env = "SCAN_DNS_SERVER")]
     pub dns_server: Option<SocketAddr>,
 
-    /// PEM file of extra trusted roots, beside Mozilla's (repeatable).
+    /// The browser whose padlock decides `https_ok`: `chrome` (the Chrome Root Store with its
+    /// constraints) or `mozilla` (Firefox's store). Each result gives both verdicts.
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        default_value = "chrome",
+        env = "SCAN_TRUST"
+    )]
+    pub trust: model::Browser,
+
+    /// The Chrome version the Chrome Root Store's constraints are evaluated for, e.g. `154`
+    /// (default: the Chrome stable the bundled root store snapshot came with).
+    #[arg(long, value_name = "VERSION", env = "SCAN_CHROME_VERSION")]
+    pub chrome_version: Option<crate::tls::ChromeVersion>,
+
+    /// PEM file of extra trusted roots, added to every trust profile (repeatable).
     #[arg(long, value_name = "PEM", env = "SCAN_CA_FILE")]
     pub ca_file: Vec<PathBuf>,
+
+    /// Put a constraint set on a root by its SHA-256, as the Chrome Root Store does (labs and
+    /// tests; repeatable): `SHA256HEX:sctnotafter=UNIX_SECONDS` (also `sctallafter`,
+    /// `minversion`, `maxversionexclusive`, `notbeforeafter`, `notbeforenotafter`).
+    #[arg(
+        long,
+        value_name = "SHA256:RULES",
+        env = "SCAN_ROOT_CONSTRAINT",
+        value_delimiter = ';'
+    )]
+    pub root_constraint: Vec<crate::tls::RootConstraint>,
 
     /// Allow private, loopback and link-local targets (labs and tests only).
     #[arg(long, env = "SCAN_ALLOW_PRIVATE_TARGETS")]
@@ -67,8 +93,13 @@ impl ScanFlags {
             http_port: self.http_port,
             https_port: self.https_port,
             probe_legacy: !self.no_legacy_probe,
+            trust: self.trust,
+            root_constraints: self.root_constraint.clone(),
             ..Config::default()
         };
+        if let Some(v) = self.chrome_version {
+            config.chrome_version = v;
+        }
         for path in &self.ca_file {
             config.add_ca_file(path)?;
         }

@@ -6,10 +6,11 @@
 //! chain; [`judge`] then classifies it into `cert_*` findings:
 //! - hostname by subjectAltName only (the subject CN never counts; a wildcard covers exactly
 //!   one label) — `cert_hostname_mismatch`;
-//! - a path from the leaf through the served intermediates to a root of the [`TrustStore`],
-//!   completed through AIA `caIssuers` (at most 3 fetches, through the caller's [`AiaFetch`])
-//!   when the server omitted an intermediate — `cert_untrusted`, `cert_self_signed`,
-//!   `cert_chain_incomplete`;
+//! - a path from the leaf through the served intermediates to a root of the [`TrustStore`]
+//!   (a browser's trust profile, see [`profile`]), completed through AIA `caIssuers` (at most
+//!   3 fetches, through the caller's [`AiaFetch`]) when the server omitted an intermediate —
+//!   `cert_untrusted`, `cert_self_signed`, `cert_chain_incomplete`; a root whose constraints
+//!   (Chrome's SCT-date rules) exclude this certificate — `cert_distrusted`;
 //! - validity of every certificate below the root at `now` — `cert_expired`,
 //!   `cert_not_yet_valid`, and `cert_expiring_soon` for a leaf within 30 days of its end;
 //! - SHA-1/MD5 signatures and RSA keys under 2048 bits below the root —
@@ -21,59 +22,16 @@
 mod aia;
 mod cert;
 mod chain;
+pub mod profile;
 mod verifier;
 
 pub use chain::MAX_AIA_FETCHES;
+pub use profile::{ChromeVersion, ProfileOptions, RootConstraint, TrustStore};
 
 use model::{CertificateInfo, Finding};
-use rustls_pki_types::{CertificateDer, TrustAnchor, UnixTime};
+use rustls_pki_types::{CertificateDer, UnixTime};
 use std::future::Future;
 use std::sync::Arc;
-
-/// The roots a chain must lead to: Mozilla's (webpki-roots) plus any `--ca-file` roots.
-pub struct TrustStore {
-    name: &'static str,
-    anchors: Vec<TrustAnchor<'static>>,
-}
-
-impl std::fmt::Debug for TrustStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TrustStore")
-            .field("name", &self.name)
-            .field("anchors", &self.anchors.len())
-            .finish()
-    }
-}
-
-impl TrustStore {
-    /// Mozilla's roots plus `extra_roots`; an extra root that is not a readable certificate
-    /// is an error.
-    pub fn new(extra_roots: &[CertificateDer<'static>]) -> Result<Self, crate::Error> {
-        let mut anchors = webpki_roots::TLS_SERVER_ROOTS.to_vec();
-        for (i, der) in extra_roots.iter().enumerate() {
-            let anchor = webpki::anchor_from_trusted_cert(der).map_err(|e| {
-                crate::Error::Tls(format!(
-                    "extra root #{} is not a usable certificate: {e}",
-                    i + 1
-                ))
-            })?;
-            anchors.push(anchor.to_owned());
-        }
-        Ok(TrustStore {
-            name: if extra_roots.is_empty() {
-                "mozilla"
-            } else {
-                "mozilla+ca-file"
-            },
-            anchors,
-        })
-    }
-
-    /// `mozilla`, or `mozilla+ca-file` when extra roots were given.
-    pub fn name(&self) -> &'static str {
-        self.name
-    }
-}
 
 /// A rustls client configuration for scanning: TLS 1.2 and 1.3, ALPN `http/1.1`, and a
 /// verifier that lets the handshake complete whatever the chain (handshake signatures are
@@ -114,7 +72,22 @@ pub async fn judge(
     store: &TrustStore,
     aia: &impl AiaFetch,
 ) -> ChainVerdict {
-    chain::judge(served, host, now, store, aia).await
+    let (verdict, _) = chain::judge(served, host, now, store, None, aia).await;
+    verdict
+}
+
+/// Judge `served` as [`judge`] does against `primary`, and again against `other` (the other
+/// browser's profile) on the same completed chain: one set of AIA fetches for both.
+pub async fn judge_both(
+    served: &[CertificateDer<'static>],
+    host: &str,
+    now: UnixTime,
+    primary: &TrustStore,
+    other: &TrustStore,
+    aia: &impl AiaFetch,
+) -> (ChainVerdict, ChainVerdict) {
+    let (verdict, other_verdict) = chain::judge(served, host, now, primary, Some(other), aia).await;
+    (verdict, other_verdict.unwrap_or_default())
 }
 
 /// Describe one certificate for the result.

@@ -58,8 +58,10 @@ pub struct Endpoint {
     /// `https://HOST/PATH`.
     pub url: String,
     pub reach: Reach,
-    /// The chain judgement, whenever certificates were seen.
+    /// The chain judgement by the chosen trust profile, whenever certificates were seen.
     pub chain: Option<ChainVerdict>,
+    /// The same chain judged by the other browser's profile.
+    pub other_chain: Option<ChainVerdict>,
     /// Legacy versions accepted beside a working TLS 1.2+.
     pub legacy_accepted: Vec<Version>,
     pub response: Response,
@@ -72,6 +74,7 @@ impl Endpoint {
             url: url.into(),
             reach: Reach::Failed(error),
             chain: None,
+            other_chain: None,
             legacy_accepted: Vec::new(),
             response: Response::NotChecked,
         }
@@ -105,6 +108,60 @@ pub struct Observations {
     pub mixed: Option<MixedContent>,
     /// The site timeout cut the scan short after this long.
     pub timed_out: Option<std::time::Duration>,
+}
+
+impl Observations {
+    /// The same observations as the other browser sees them: every chain judged by the other
+    /// trust profile (everything else a browser sees alike).
+    pub fn as_other_browser(&self) -> Observations {
+        let swap = |e: &Option<Endpoint>| {
+            e.clone().map(|mut e| {
+                if e.other_chain.is_some() {
+                    std::mem::swap(&mut e.chain, &mut e.other_chain);
+                }
+                e
+            })
+        };
+        Observations {
+            https: swap(&self.https),
+            final_endpoint: swap(&self.final_endpoint),
+            ..self.clone()
+        }
+    }
+}
+
+/// One browser's verdict for the result: ok, and if not, the first error that takes the
+/// padlock away (certificate and connection errors before the rest).
+pub fn browser_verdict(v: &Verdict, store: &str) -> model::BrowserVerdict {
+    let reason = (!v.https_ok)
+        .then(|| {
+            v.findings
+                .iter()
+                .filter(|f| f.severity == model::Severity::Error)
+                .min_by_key(|f| padlock_rank(f.code))
+        })
+        .flatten();
+    model::BrowserVerdict {
+        ok: v.https_ok,
+        code: reason.map(|f| f.code),
+        reason: reason.map(|f| f.detail.clone()),
+        store: store.to_owned(),
+    }
+}
+
+/// Which errors explain a missing padlock first: trust before names before the rest.
+fn padlock_rank(code: Code) -> u8 {
+    match code {
+        Code::CertDistrusted => 0,
+        Code::CertUntrusted | Code::CertSelfSigned => 1,
+        Code::CertExpired | Code::CertNotYetValid => 2,
+        Code::CertHostnameMismatch => 3,
+        Code::CertWeakSignature | Code::CertWeakKey => 4,
+        Code::DnsNxdomain | Code::DnsFailed | Code::TargetPrivate => 5,
+        Code::HttpsUnreachable | Code::TlsHandshakeFailed | Code::TlsLegacyOnly => 6,
+        Code::Timeout => 7,
+        _ => 8,
+    }
 }
 
 /// The judgement of one site.
@@ -585,6 +642,7 @@ mod tests {
             url: format!("https://{HOST}/"),
             reach,
             chain,
+            other_chain: None,
             legacy_accepted: Vec::new(),
             response,
         }

@@ -125,6 +125,9 @@ codes! {
     /// The scanner could not finish this site (a shard that kept failing, a cancelled job);
     /// the detail says why. Added so that no site ever vanishes without a result.
     ScanFailed = "scan_failed", Error;
+    /// The chain ends at an anchor the browser still carries, but whose constraints exclude
+    /// this certificate (Chrome's SCT-date rules, a version-limited trust).
+    CertDistrusted = "cert_distrusted", Error;
 }
 
 /// A string that is not one of the finding codes.

@@ -24,9 +24,14 @@ pub struct SiteResult {
     /// HTTPS forced: `http://HOST/` sends the visitor to an adopted https URL.
     pub forced_https: bool,
     pub findings: Vec<Finding>,
-    /// Which trust store judged the chain (`mozilla`, or `mozilla+ca-file`).
+    /// The trust profile that judged `https_ok` (`chrome`, `mozilla`, with `+ca-file` when
+    /// extra roots were given).
     #[serde(default)]
     pub trust_store: String,
+    /// Each browser's verdict on the padlock: Chrome (the programme's yardstick) and Firefox
+    /// (Mozilla's store), with the store version that judged it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browsers: Option<Browsers>,
     /// When the scan of this site started (RFC 3339, UTC).
     #[serde(default)]
     pub scanned_at: String,
@@ -63,6 +68,7 @@ impl SiteResult {
             forced_https: false,
             findings: Vec::new(),
             trust_store: String::new(),
+            browsers: None,
             scanned_at: String::new(),
             duration_ms: 0,
             addresses: Vec::new(),
@@ -89,6 +95,85 @@ impl SiteResult {
     pub fn codes(&self) -> Vec<Code> {
         self.findings.iter().map(|f| f.code).collect()
     }
+}
+
+/// A browser whose padlock the scanner judges by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Browser {
+    /// Chrome: the Chrome Root Store with its constraints, for a stated Chrome version.
+    Chrome,
+    /// Firefox: Mozilla's root store.
+    Mozilla,
+}
+
+impl Browser {
+    pub const ALL: [Browser; 2] = [Browser::Chrome, Browser::Mozilla];
+
+    /// `chrome`, `mozilla`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Browser::Chrome => "chrome",
+            Browser::Mozilla => "mozilla",
+        }
+    }
+}
+
+impl std::fmt::Display for Browser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Browser {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "chrome" => Ok(Browser::Chrome),
+            "mozilla" | "firefox" => Ok(Browser::Mozilla),
+            other => Err(format!(
+                "unknown trust profile {other:?} (expected chrome or mozilla)"
+            )),
+        }
+    }
+}
+
+/// Both browsers' verdicts on one site.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Browsers {
+    pub chrome: BrowserVerdict,
+    pub mozilla: BrowserVerdict,
+}
+
+impl Browsers {
+    pub fn get(&self, browser: Browser) -> &BrowserVerdict {
+        match browser {
+            Browser::Chrome => &self.chrome,
+            Browser::Mozilla => &self.mozilla,
+        }
+    }
+
+    /// Fails in Chrome although Firefox shows the padlock: the sites Chrome's own rules (its
+    /// root store and constraints) take out.
+    pub fn fails_only_in_chrome(&self) -> bool {
+        !self.chrome.ok && self.mozilla.ok
+    }
+}
+
+/// Whether one browser shows the padlock on the site, and if not, why.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BrowserVerdict {
+    /// This browser would show `https://HOST/` as secure (the site's `https_ok` under its
+    /// trust profile).
+    pub ok: bool,
+    /// The first error that takes the padlock away in this browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The store and version that judged it, e.g. `Chrome Root Store v40, as Chrome 154`.
+    #[serde(default)]
+    pub store: String,
 }
 
 /// The https endpoint: TLS, certificate chain, response and HSTS.

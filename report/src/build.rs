@@ -50,8 +50,32 @@ pub struct Report {
     pub findings: Vec<FindingCount>,
     /// Sites not adopted or not forced, by group (in the table's order), agency and URL.
     pub failing: Vec<FailingSite>,
+    /// Sites Chrome refuses although Firefox shows the padlock (Chrome's root store and its
+    /// distrust rules), per group and per agency; `None` when no result carries both
+    /// browsers' verdicts (results of an older scanner).
+    pub chrome_only: Option<ChromeOnly>,
     /// What the builder had to decide about the input (parent cycles, conflicting parents).
     pub notes: Vec<Note>,
+}
+
+/// The sites that fail only in Chrome: adopted in Mozilla's eyes, not in Chrome's.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChromeOnly {
+    /// All of them.
+    pub sites: u64,
+    /// Of those, the ones Chrome refuses for its distrust of the root (`cert_distrusted`).
+    pub distrusted: u64,
+    /// Per group, in the order of [`Report::groups`] (zeros included).
+    pub per_group: Vec<GroupSites>,
+    /// Per agency (its own sites), the most affected first; agencies with none left out.
+    pub per_agency: Vec<AgencySites>,
+}
+
+/// Sites of one agency.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgencySites {
+    pub agency: String,
+    pub sites: u64,
 }
 
 /// Figures and their ratio.
@@ -164,6 +188,7 @@ pub const FINDING_ORDER: &[Code] = &[
     Code::MixedContentActive,
     Code::MixedContentPassive,
     Code::CertExpired,
+    Code::CertDistrusted,
     Code::CertUntrusted,
     Code::CertChainIncomplete,
     Code::CertSelfSigned,
@@ -318,6 +343,8 @@ impl Report {
             })
             .collect();
 
+        let chrome_only = chrome_only(&sites, &groups, &group_index);
+
         let scanned: Vec<&str> = sites
             .iter()
             .map(|r| r.scanned_at.as_str())
@@ -339,9 +366,59 @@ impl Report {
             tree: roots.into_iter().map(|r| tree.node(r)).collect(),
             findings,
             failing,
+            chrome_only,
             notes,
         })
     }
+}
+
+/// The sites whose browsers disagree the way Taiwan's sites do: Firefox shows the padlock,
+/// Chrome does not.
+fn chrome_only(
+    sites: &[&SiteResult],
+    groups: &[(String, Counts)],
+    group_index: &HashMap<&str, usize>,
+) -> Option<ChromeOnly> {
+    if !sites.iter().any(|r| r.browsers.is_some()) {
+        return None;
+    }
+    let mut per_group = vec![0u64; groups.len()];
+    let mut per_agency: HashMap<&str, u64> = HashMap::new();
+    let mut total = 0;
+    let mut distrusted = 0;
+    for r in sites {
+        let Some(b) = &r.browsers else { continue };
+        if !b.fails_only_in_chrome() {
+            continue;
+        }
+        total += 1;
+        if b.chrome.code == Some(Code::CertDistrusted) {
+            distrusted += 1;
+        }
+        per_group[group_index[r.category.as_str()]] += 1;
+        *per_agency.entry(r.agency.as_str()).or_default() += 1;
+    }
+    let mut per_agency: Vec<AgencySites> = per_agency
+        .into_iter()
+        .map(|(agency, sites)| AgencySites {
+            agency: agency.to_owned(),
+            sites,
+        })
+        .collect();
+    per_agency.sort_by(|a, b| b.sites.cmp(&a.sites).then_with(|| a.agency.cmp(&b.agency)));
+    Some(ChromeOnly {
+        sites: total,
+        distrusted,
+        per_group: groups
+            .iter()
+            .zip(per_group)
+            .map(|((group, _), sites)| GroupSites {
+                group: group.clone(),
+                sites,
+            })
+            .collect(),
+        per_agency,
+    })
 }
 
 /// The agencies and their `parent` links, made into a forest.

@@ -137,6 +137,8 @@ pub struct Labels {
     pub scanned: &'static str,
     pub filter: &'static str,
     pub none_failing: &'static str,
+    pub chrome_only: &'static str,
+    pub chrome_only_note: &'static str,
     pub uncategorised: &'static str,
     pub no_agency: &'static str,
     pub no_finding: &'static str,
@@ -193,6 +195,8 @@ static ZH_TW: Labels = Labels {
     scanned: "掃描時間",
     filter: "篩選機關",
     none_failing: "所有網站皆已導入並強制導入 HTTPS。",
+    chrome_only: "僅 Chrome 不信任的網站",
+    chrome_only_note: "下列網站在 Firefox（Mozilla 信任清單）顯示安全鎖頭，在 Chrome 則否：多為 Chrome 不再信任的根憑證所簽發（中華電信 HiPKI 於 2025-07-31 後、TWCA Global Root CA 於 2026-09-14 後簽發者），須向 Chrome 信任的憑證機構重新申請憑證。",
     uncategorised: "（未分類）",
     no_agency: "（未填機關）",
     no_finding: "（無對應問題代碼）",
@@ -248,6 +252,8 @@ static EN: Labels = Labels {
     scanned: "Scanned",
     filter: "Agency filter",
     none_failing: "Every site has HTTPS adopted and forced.",
+    chrome_only: "Sites only Chrome refuses",
+    chrome_only_note: "These sites show the padlock in Firefox (Mozilla's store) but not in Chrome, mostly because Chrome no longer trusts their root for certificates issued after a date (Chunghwa Telecom's HiPKI after 2025-07-31, TWCA Global Root CA after 2026-09-14): re-issue from a CA Chrome trusts.",
     uncategorised: "(uncategorised)",
     no_agency: "(no agency)",
     no_finding: "(no finding code)",
@@ -381,6 +387,12 @@ fn texts(code: Code) -> Option<&'static Texts> {
             "the certificate chain is not trusted by browsers",
             "改用瀏覽器信任之憑證機構簽發的憑證（政府憑證 GCA 已不在 Mozilla 信任清單）",
             "use a certificate from an authority browsers trust (the government CA, GCA, is no longer in Mozilla's store)"
+        ),
+        Code::CertDistrusted => t!(
+            "憑證鏈的根憑證已不受 Chrome 信任（依簽發日期）",
+            "the chain's root is no longer trusted by the browser for certificates like this one",
+            "向 Chrome 信任的憑證機構重新申請憑證：Chrome 139 起不信任中華電信 HiPKI 根憑證於 2025-07-31 後簽發（SCT 日期）的憑證，Chrome 153 起不信任 TWCA Global Root CA 於 2026-09-14 後簽發的憑證",
+            "re-issue the certificate from a CA Chrome trusts: from Chrome 139, Chrome distrusts certificates under Chunghwa Telecom's HiPKI root with SCTs after 2025-07-31; from Chrome 153, those under TWCA Global Root CA with SCTs after 2026-09-14"
         ),
         Code::CertChainIncomplete => t!(
             "伺服器未送出中繼憑證",

@@ -26,7 +26,8 @@ pub mod ratio;
 pub mod render;
 
 pub use build::{
-    AgencyNode, Error, FailingSite, FindingCount, GroupRow, GroupSites, Note, Options, Report, Row,
+    AgencyNode, AgencySites, ChromeOnly, Error, FailingSite, FindingCount, GroupRow, GroupSites,
+    Note, Options, Report, Row,
 };
 pub use diff::{Diff, GroupChange, SiteChange};
 pub use lang::{Lang, UnknownLang};

@@ -32,6 +32,7 @@ fn site(
             .map(|&c| Finding::new(c, format!("saw {c}")))
             .collect(),
         trust_store: "mozilla".into(),
+        browsers: None,
         scanned_at: String::new(),
         duration_ms: 1,
         addresses: vec![],
@@ -1069,4 +1070,112 @@ fn the_report_does_not_depend_on_the_order_of_the_results() {
         assert_eq!(json(&results), json(&reversed));
         assert_eq!(json(&results), json(&rotated));
     }
+}
+
+/// Sites that fail only in Chrome are counted per group and per agency; results without
+/// both verdicts (an older scanner's) leave the section out.
+#[test]
+fn sites_failing_only_in_chrome_are_counted_per_group_and_agency() {
+    use model::{BrowserVerdict, Browsers};
+    let verdicts = |chrome: bool, mozilla: bool, code: Option<Code>| Browsers {
+        chrome: BrowserVerdict {
+            ok: chrome,
+            code,
+            reason: code.map(|c| format!("saw {c}")),
+            store: "Chrome Root Store".into(),
+        },
+        mozilla: BrowserVerdict {
+            ok: mozilla,
+            code: None,
+            reason: None,
+            store: "Mozilla".into(),
+        },
+    };
+    let mut results = vec![
+        site(
+            "https://a.gov.tw/",
+            "甲部",
+            "二級機關",
+            "",
+            false,
+            false,
+            &[Code::CertDistrusted],
+        ),
+        site(
+            "https://b.gov.tw/",
+            "甲部",
+            "二級機關",
+            "",
+            false,
+            false,
+            &[Code::CertDistrusted],
+        ),
+        site(
+            "https://c.gov.tw/",
+            "乙署",
+            "三級機關",
+            "甲部",
+            false,
+            false,
+            &[Code::CertUntrusted],
+        ),
+        site(
+            "https://d.gov.tw/",
+            "乙署",
+            "三級機關",
+            "甲部",
+            true,
+            true,
+            &[],
+        ),
+        site(
+            "https://e.gov.tw/",
+            "丙市",
+            "縣市政府",
+            "",
+            false,
+            false,
+            &[Code::CertExpired],
+        ),
+    ];
+    let browsers = [
+        verdicts(false, true, Some(Code::CertDistrusted)),
+        verdicts(false, true, Some(Code::CertDistrusted)),
+        verdicts(false, true, Some(Code::CertUntrusted)),
+        verdicts(true, true, None),
+        verdicts(false, false, Some(Code::CertExpired)),
+    ];
+    let old = Report::build(&results, &Options::default()).unwrap();
+    assert_eq!(old.chrome_only, None, "no browsers field, no section");
+    for (r, b) in results.iter_mut().zip(browsers) {
+        r.browsers = Some(b);
+    }
+    let report = Report::build(&results, &Options::default()).unwrap();
+    let c = report.chrome_only.clone().expect("the section");
+    assert_eq!((c.sites, c.distrusted), (3, 2));
+    let per_group: Vec<(&str, u64)> = c
+        .per_group
+        .iter()
+        .map(|g| (g.group.as_str(), g.sites))
+        .collect();
+    assert_eq!(
+        per_group,
+        [("二級機關", 2), ("三級機關", 1), ("縣市政府", 0)]
+    );
+    let per_agency: Vec<(&str, u64)> = c
+        .per_agency
+        .iter()
+        .map(|a| (a.agency.as_str(), a.sites))
+        .collect();
+    assert_eq!(per_agency, [("甲部", 2), ("乙署", 1)]);
+    for lang in [Lang::ZhTw, Lang::En] {
+        let table = render(&report, Format::Table, lang, By::Category);
+        assert!(table.contains(lang.labels().chrome_only), "{table}");
+        let html = render(&report, Format::Html, lang, By::Category);
+        assert!(html.contains("id=\"chrome-only\""), "{lang:?}");
+        let json = render(&report, Format::Json, lang, By::Category);
+        assert!(json.contains("\"chrome_only\""), "{lang:?}");
+    }
+    let plain = render(&old, Format::Table, Lang::En, By::Category);
+    assert!(!plain.contains(Lang::En.labels().chrome_only));
 }

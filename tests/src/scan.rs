@@ -70,6 +70,11 @@ impl Lab {
     /// `scanctl scan` on the farm with the lab flags, JSON Lines to [`Lab::output`];
     /// `allow_private` adds `--allow-private-targets`.
     pub async fn scan(&self, farm: &Farm, allow_private: bool) -> Run {
+        self.scan_with(farm, allow_private, &[]).await
+    }
+
+    /// [`Lab::scan`] with more flags after the lab's.
+    pub async fn scan_with(&self, farm: &Farm, allow_private: bool, extra: &[&str]) -> Run {
         let dns = farm.dns_addr().to_string();
         let (http_port, https_port) = farm.ports();
         let mut args: Vec<std::ffi::OsString> = vec![
@@ -94,6 +99,7 @@ impl Lab {
         if https_port != 443 {
             args.extend(["--https-port".into(), https_port.to_string().into()]);
         }
+        args.extend(extra.iter().map(std::ffi::OsString::from));
         let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
         scanctl(&refs).await
     }

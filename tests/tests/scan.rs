@@ -125,3 +125,103 @@ async fn a_generated_fleet_on_lab_ports_is_judged_as_expected() {
     }
     farm.shutdown().await;
 }
+
+/// Chrome's SCT-date rule (the one that distrusts recent HiPKI and TWCA Global certificates),
+/// put on the farm's CT root with `--root-constraint` as Chromium's `--test-crs-constraints`
+/// does: a certificate whose SCT is dated after the cutoff, or that has none, is
+/// `cert_distrusted` in Chrome and still adopted in Firefox; one dated before it is adopted in
+/// both. Without the constraint, all three are adopted (the first test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sct_date_constraint_on_a_root_distrusts_what_chrome_distrusts() {
+    let farm = Farm::catalog()
+        .retain(|h, _| h.starts_with("ct-"))
+        .first_address(Ipv4Addr::new(127, 93, 0, 1))
+        .start()
+        .await
+        .expect("the farm starts");
+    assert_eq!(farm.sites().len(), 3, "the catalog's ct-* sites");
+    let cutoff = (farm.now() - time::Duration::days(10)).unix_timestamp();
+    let rule = format!("{}:sctnotafter={cutoff}", farm.ct_root_sha256());
+    let verdicts = |results: &[scan_tests::scan::Observed], host: &str| {
+        let r = results
+            .iter()
+            .find(|r| r.host == host)
+            .unwrap_or_else(|| panic!("no result for {host}"));
+        let browser = |b: &str| r.raw["browsers"][b]["ok"].as_bool();
+        (
+            r.https_ok,
+            r.codes(),
+            browser("chrome"),
+            browser("mozilla"),
+            r.clone(),
+        )
+    };
+    let distrusted: std::collections::BTreeSet<String> = ["cert_distrusted".to_owned()].into();
+
+    // Chrome's profile (the default) with the rule.
+    let lab = Lab::new(&farm);
+    let run = lab
+        .scan_with(&farm, true, &["--root-constraint", &rule])
+        .await;
+    assert!(run.status.success(), "scanctl: {}", run.stderr);
+    let results = read_jsonl(&lab.output);
+    assert_eq!(results.len(), 3);
+    let (ok, codes, chrome, mozilla, _) = verdicts(&results, "ct-early.gov.test");
+    assert!(ok, "an SCT before the cutoff satisfies the rule: {codes:?}");
+    assert_eq!((chrome, mozilla), (Some(true), Some(true)));
+    for host in ["ct-late.gov.test", "ct-none.gov.test"] {
+        let (ok, codes, chrome, mozilla, r) = verdicts(&results, host);
+        assert!(!ok, "{host} must not be adopted in Chrome");
+        assert_eq!(codes, distrusted, "{host}");
+        assert_eq!((chrome, mozilla), (Some(false), Some(true)), "{host}");
+        assert_eq!(
+            r.raw["browsers"]["chrome"]["code"].as_str(),
+            Some("cert_distrusted"),
+            "{host}"
+        );
+        let detail = &r.findings[0].1;
+        assert!(
+            detail.contains("Gov Test Farm CT Root CA") && detail.contains("SCT"),
+            "{host}: the detail names the anchor and the rule: {detail}"
+        );
+    }
+    let (_, _, _, _, late) = verdicts(&results, "ct-late.gov.test");
+    assert!(
+        late.findings[0].1.contains("earliest SCT is dated"),
+        "the late SCT's date is named"
+    );
+    let (_, _, _, _, none) = verdicts(&results, "ct-none.gov.test");
+    assert!(
+        none.findings[0].1.contains("no SCT"),
+        "a missing SCT is named"
+    );
+
+    // Firefox's profile decides https_ok; Chrome's verdict still says no.
+    let lab = Lab::new(&farm);
+    let run = lab
+        .scan_with(
+            &farm,
+            true,
+            &["--root-constraint", &rule, "--trust", "mozilla"],
+        )
+        .await;
+    assert!(run.status.success(), "scanctl: {}", run.stderr);
+    let results = read_jsonl(&lab.output);
+    let (ok, codes, chrome, mozilla, r) = verdicts(&results, "ct-late.gov.test");
+    assert!(
+        ok && codes.is_empty(),
+        "adopted in Mozilla's eyes: {codes:?}"
+    );
+    assert_eq!((chrome, mozilla), (Some(false), Some(true)));
+    assert_eq!(r.raw["trust_store"].as_str(), Some("mozilla+ca-file"));
+
+    // A constraint on a root no profile carries is a usage error, not a silent no-op.
+    let lab = Lab::new(&farm);
+    let bogus = format!("{}:sctnotafter=1", "ab".repeat(32));
+    let run = lab
+        .scan_with(&farm, true, &["--root-constraint", &bogus])
+        .await;
+    assert_eq!(run.status.code(), Some(2), "stderr: {}", run.stderr);
+    assert!(run.stderr.contains("--root-constraint"), "{}", run.stderr);
+    farm.shutdown().await;
+}

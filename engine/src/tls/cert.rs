@@ -270,3 +270,40 @@ mod tests {
         assert_eq!(weak_rsa_bits(&cert), None);
     }
 }
+
+/// SHA-256 of a certificate's DER.
+pub(crate) fn sha256(der: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, der);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// The name an anchor is listed under: its subject CN, else its O, else the whole subject.
+pub(crate) fn anchor_display_name(der: &[u8]) -> String {
+    let Some(cert) = parse(der) else {
+        return "(unreadable certificate)".into();
+    };
+    if let Some(cn) = common_names(&cert).into_iter().next() {
+        return cn;
+    }
+    cert.subject()
+        .iter_organization()
+        .next()
+        .and_then(|o| o.as_str().ok())
+        .map_or_else(|| cert.subject().to_string(), str::to_owned)
+}
+
+/// The timestamps of the SCTs embedded in a certificate (RFC 6962 SCT list extension), in
+/// Unix seconds; empty when it carries none or the list does not parse.
+pub(crate) fn sct_times(cert: &X509Certificate<'_>) -> Vec<i64> {
+    cert.extensions()
+        .iter()
+        .filter_map(|ext| match ext.parsed_extension() {
+            ParsedExtension::SCT(list) => Some(list),
+            _ => None,
+        })
+        .flatten()
+        .map(|sct| i64::try_from(sct.timestamp / 1000).unwrap_or(i64::MAX))
+        .collect()
+}

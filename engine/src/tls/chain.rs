@@ -9,13 +9,19 @@
 //! - the path is built with RSA keys from 1024 bits and SHA-1 allowed (see
 //!   [`super::verifier::CHAIN_ALGS`]), and weak signatures and keys are judged separately from
 //!   what x509-parser reads, so they are reported as such and not as `cert_untrusted`;
-//! - the hostname is checked on its own (subjectAltName only; wildcards match one label).
+//! - the hostname is checked on its own (subjectAltName only; wildcards match one label);
+//! - an anchor's constraints (Chrome's SCT-date rules, `--root-constraint`) are checked on
+//!   each path webpki finds, so a refused path lets it try another (a cross-sign to a root
+//!   without constraints, as Chrome's path builder does); when every path is refused that
+//!   way, the verdict is `cert_distrusted`, naming the anchor and the rule.
 
 use super::cert::{self, day};
+use super::profile::{Distrust, LeafFacts};
 use super::verifier::CHAIN_ALGS;
 use super::{AiaFetch, ChainVerdict, TrustStore};
 use model::{Code, Finding, Severity};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use std::cell::RefCell;
 use std::time::Duration;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::prelude::FromDer;
@@ -33,53 +39,84 @@ const MAX_CHAIN_LEN: usize = 10;
 /// How many names of a certificate a mismatch message lists.
 const NAMES_SHOWN: usize = 8;
 
-/// A path webpki built: the intermediates it used, and the anchor's subject.
+/// A path webpki built: the intermediates it used, and the anchor's subject (as text, and
+/// its raw name and key, to find it in another store).
 struct Path {
     intermediates: Vec<CertificateDer<'static>>,
     anchor: String,
+    anchor_subject: Vec<u8>,
+    anchor_spki: Vec<u8>,
 }
 
+/// Why no path was accepted.
+enum PathError {
+    /// webpki found no acceptable path.
+    Webpki(webpki::Error),
+    /// A path reached an anchor of the store whose constraints exclude this certificate.
+    Distrusted(Distrust),
+}
+
+/// The chain as completed: the served intermediates plus what AIA brought.
+struct Completion {
+    pool: Vec<CertificateDer<'static>>,
+    fetched: Vec<(String, CertificateDer<'static>)>,
+    aia_trouble: Option<String>,
+}
+
+/// Judge `served` against `store`, and against `other` too when given, on one completed
+/// chain (the AIA fetches are made once, while `store` finds no issuer).
 pub(crate) async fn judge(
     served: &[CertificateDer<'static>],
     host: &str,
     now: UnixTime,
     store: &TrustStore,
+    other: Option<&TrustStore>,
     aia: &impl AiaFetch,
-) -> ChainVerdict {
+) -> (ChainVerdict, Option<ChainVerdict>) {
     let mut verdict = ChainVerdict {
         served: served.iter().map(cert::describe).collect(),
         ..ChainVerdict::default()
+    };
+    let both = |verdict: ChainVerdict| {
+        let copy = other.map(|_| verdict.clone());
+        (verdict, copy)
     };
     let Some(leaf_der) = served.first() else {
         verdict.findings.push(Finding::new(
             Code::CertUntrusted,
             "the server sent no certificate",
         ));
-        return verdict;
+        return both(verdict);
     };
     let Some(leaf) = cert::parse(leaf_der) else {
         verdict.findings.push(Finding::new(
             Code::CertUntrusted,
             "the server's certificate could not be read (malformed DER)",
         ));
-        return verdict;
+        return both(verdict);
     };
-    let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-    let mut findings = Vec::new();
-
-    if let Some(detail) = name_mismatch(leaf_der, &leaf, host) {
-        findings.push(Finding::new(Code::CertHostnameMismatch, detail));
-    }
+    let facts = LeafFacts {
+        sct_times: cert::sct_times(&leaf),
+        not_before: cert::validity_secs(&leaf).0,
+        dns_names: cert::dns_names(&leaf),
+    };
 
     // Path building, completed through AIA when the server omitted an issuer.
-    let mut pool: Vec<CertificateDer<'static>> = served[1..].to_vec();
-    let mut path = build_path(leaf_der, &pool, now, store);
-    let mut fetched: Vec<(String, CertificateDer<'static>)> = Vec::new();
-    let mut aia_trouble: Option<String> = None;
-    if matches!(path, Err(webpki::Error::UnknownIssuer)) {
+    let mut completion = Completion {
+        pool: served[1..].to_vec(),
+        fetched: Vec::new(),
+        aia_trouble: None,
+    };
+    let mut path = build_path(leaf_der, &completion.pool, now, store, &facts);
+    if matches!(path, Err(PathError::Webpki(webpki::Error::UnknownIssuer))) {
+        let Completion {
+            pool,
+            fetched,
+            aia_trouble,
+        } = &mut completion;
         let mut tried: Vec<String> = Vec::new();
         for _ in 0..MAX_AIA_FETCHES {
-            let chain = name_chain(leaf_der, &pool);
+            let chain = name_chain(leaf_der, pool);
             let Some(end) = chain.last().and_then(|c| cert::parse(c)) else {
                 break;
             };
@@ -94,7 +131,7 @@ pub(crate) async fn judge(
             };
             tried.push(url.clone());
             let Some(body) = aia.fetch(&url).await else {
-                aia_trouble = Some(format!("fetching it from {url} failed"));
+                *aia_trouble = Some(format!("fetching it from {url} failed"));
                 break;
             };
             let new: Vec<_> = super::aia::certificates(&body)
@@ -102,18 +139,74 @@ pub(crate) async fn judge(
                 .filter(|c| c != leaf_der && !pool.contains(c))
                 .collect();
             if new.is_empty() {
-                aia_trouble = Some(format!("{url} held no usable certificate"));
+                *aia_trouble = Some(format!("{url} held no usable certificate"));
                 break;
             }
             for c in new {
                 pool.push(c.clone());
                 fetched.push((url.clone(), c));
             }
-            path = build_path(leaf_der, &pool, now, store);
-            if !matches!(path, Err(webpki::Error::UnknownIssuer)) {
+            path = build_path(leaf_der, pool, now, store, &facts);
+            if !matches!(path, Err(PathError::Webpki(webpki::Error::UnknownIssuer))) {
                 break;
             }
         }
+    }
+    // The other store holds the anchor this path reached, without constraints: it accepts
+    // the same path, and the judgement is the same (the common case: one path build).
+    let same_for_other = match (&path, other) {
+        (Ok(p), Some(o)) => o.trusts_unconditionally(&p.anchor_subject, &p.anchor_spki),
+        _ => false,
+    };
+    let other_verdict = other.filter(|_| !same_for_other).map(|o| {
+        let other_path = build_path(leaf_der, &completion.pool, now, o, &facts);
+        assess(
+            verdict.clone(),
+            leaf_der,
+            &leaf,
+            host,
+            now,
+            o,
+            &completion,
+            other_path,
+        )
+    });
+    let verdict = assess(
+        verdict,
+        leaf_der,
+        &leaf,
+        host,
+        now,
+        store,
+        &completion,
+        path,
+    );
+    let other_verdict = other_verdict.or_else(|| same_for_other.then(|| verdict.clone()));
+    (verdict, other_verdict)
+}
+
+/// Everything but the path building: name, validity, trust, algorithms, for one store.
+#[allow(clippy::too_many_arguments)]
+fn assess(
+    mut verdict: ChainVerdict,
+    leaf_der: &CertificateDer<'static>,
+    leaf: &X509Certificate<'_>,
+    host: &str,
+    now: UnixTime,
+    store: &TrustStore,
+    completion: &Completion,
+    path: Result<Path, PathError>,
+) -> ChainVerdict {
+    let Completion {
+        pool,
+        fetched,
+        aia_trouble,
+    } = completion;
+    let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+    let mut findings = Vec::new();
+
+    if let Some(detail) = name_mismatch(leaf_der, leaf, host) {
+        findings.push(Finding::new(Code::CertHostnameMismatch, detail));
     }
     verdict.fetched = fetched.iter().map(|(_, c)| cert::describe(c)).collect();
 
@@ -123,7 +216,7 @@ pub(crate) async fn judge(
             .chain(p.intermediates.iter().cloned())
             .collect(),
         Err(_) => {
-            let mut chain = name_chain(leaf_der, &pool);
+            let mut chain = name_chain(leaf_der, pool);
             if chain.len() > 1
                 && chain
                     .last()
@@ -202,27 +295,32 @@ pub(crate) async fn judge(
                 ));
             }
         }
-        Err(e) if cert::is_self_signed(&leaf) => {
-            let _ = e;
+        Err(PathError::Distrusted(d)) => {
+            verdict.trusted_root = None;
+            findings.push(Finding::new(Code::CertDistrusted, d.detail()));
+        }
+        Err(_) if cert::is_self_signed(leaf) => {
             findings.push(Finding::new(
                 Code::CertSelfSigned,
                 format!(
                     "the certificate is self-signed ('{}' issued it to itself) and is not in the {} trust store; install a certificate from a publicly trusted CA",
-                    cert::short_name(&leaf),
+                    cert::short_name(leaf),
                     store.name()
                 ),
             ));
         }
-        Err(webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. })
-            if !expired.is_empty() || !not_yet.is_empty() => {}
-        Err(e) if is_unsupported_algorithm(e) && !weak_signatures.is_empty() => {}
-        Err(webpki::Error::UnknownIssuer) => {
+        Err(PathError::Webpki(
+            webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. },
+        )) if !expired.is_empty() || !not_yet.is_empty() => {}
+        Err(PathError::Webpki(e)) if is_unsupported_algorithm(e) && !weak_signatures.is_empty() => {
+        }
+        Err(PathError::Webpki(webpki::Error::UnknownIssuer)) => {
             findings.push(Finding::new(
                 Code::CertUntrusted,
-                unknown_issuer_detail(leaf_der, &pool, store, aia_trouble.as_deref()),
+                unknown_issuer_detail(leaf_der, pool, store, aia_trouble.as_deref()),
             ));
         }
-        Err(e) => {
+        Err(PathError::Webpki(e)) => {
             findings.push(Finding::new(Code::CertUntrusted, rejection_detail(e)));
         }
     }
@@ -252,7 +350,7 @@ pub(crate) async fn judge(
         findings.push(Finding::new(Code::CertWeakKey, weak_keys.join("; ")));
     }
 
-    let (_, leaf_not_after) = cert::validity_secs(&leaf);
+    let (_, leaf_not_after) = cert::validity_secs(leaf);
     let left = leaf_not_after - now_secs;
     if (0..=EXPIRING_SOON_SECS).contains(&left) {
         findings.push(Finding::new(
@@ -270,31 +368,47 @@ pub(crate) async fn judge(
     verdict
 }
 
-/// Build a path from `leaf` through `pool` to a root of `store`: at `now`, and if that
-/// fails, at the time closest to `now` when every certificate is valid.
+/// Build a path from `leaf` through `pool` to a root of `store` whose constraints accept the
+/// leaf (webpki tries the other paths when one is refused): at `now`, and if that fails, at
+/// the time closest to `now` when every certificate is valid.
 fn build_path(
     leaf: &CertificateDer<'static>,
     pool: &[CertificateDer<'static>],
     now: UnixTime,
     store: &TrustStore,
-) -> Result<Path, webpki::Error> {
-    let ee = webpki::EndEntityCert::try_from(leaf)?;
+    facts: &LeafFacts,
+) -> Result<Path, PathError> {
+    let ee = webpki::EndEntityCert::try_from(leaf).map_err(PathError::Webpki)?;
     let attempt = |time: UnixTime| {
-        ee.verify_for_usage(
-            CHAIN_ALGS,
-            &store.anchors,
-            pool,
-            time,
-            webpki::KeyUsage::server_auth(),
-            None,
-            None,
-        )
-        .map(|p| Path {
-            intermediates: p
-                .intermediate_certificates()
-                .map(|c| c.der().into_owned())
-                .collect(),
-            anchor: anchor_name(p.anchor().subject.as_ref()),
+        let refused: RefCell<Option<Distrust>> = RefCell::new(None);
+        let constraints = |path: &webpki::VerifiedPath<'_>| {
+            store.check(path.anchor(), facts).map_err(|d| {
+                refused.borrow_mut().get_or_insert(d);
+                webpki::Error::CertDistrusted
+            })
+        };
+        let built = ee
+            .verify_for_usage(
+                CHAIN_ALGS,
+                &store.anchors,
+                pool,
+                time,
+                webpki::KeyUsage::server_auth(),
+                None,
+                Some(&constraints),
+            )
+            .map(|p| Path {
+                intermediates: p
+                    .intermediate_certificates()
+                    .map(|c| c.der().into_owned())
+                    .collect(),
+                anchor: anchor_name(p.anchor().subject.as_ref()),
+                anchor_subject: p.anchor().subject.as_ref().to_vec(),
+                anchor_spki: p.anchor().subject_public_key_info.as_ref().to_vec(),
+            });
+        built.map_err(|e| match refused.into_inner() {
+            Some(d) => PathError::Distrusted(d),
+            None => PathError::Webpki(e),
         })
     };
     match attempt(now) {

@@ -57,6 +57,19 @@ impl Ca {
         Ca { der, key, params }
     }
 
+    /// An intermediate with one name and key, signed by each of `issuers` (a cross-sign):
+    /// the CA that signs leaves, and its certificate under each issuer.
+    pub fn cross_signed(name: &str, issuers: &[&Ca]) -> (Ca, Vec<CertificateDer<'static>>) {
+        let key = KeyPair::generate().unwrap();
+        let params = ca_params(name, None);
+        let ders: Vec<CertificateDer<'static>> = issuers
+            .iter()
+            .map(|i| params.signed_by(&key, &i.issuer()).unwrap().der().clone())
+            .collect();
+        let der = ders[0].clone();
+        (Ca { der, key, params }, ders)
+    }
+
     pub fn issuer(&self) -> Issuer<'_, &KeyPair> {
         Issuer::from_params(&self.params, &self.key)
     }

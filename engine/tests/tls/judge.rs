@@ -595,3 +595,80 @@ async fn no_certificate_or_garbage_is_untrusted() {
     assert_eq!(codes(&v), vec![Code::CertUntrusted]);
     assert_eq!(v.served[0].subject, "(unreadable certificate)");
 }
+
+/// The chrome profile with `roots` as extra roots and an SCT-date rule (that no certificate
+/// here meets: they carry no SCT) on `constrained`.
+fn chrome_with_rule(roots: &[&Ca], constrained: &Ca) -> TrustStore {
+    use engine::tls::profile::Constraint;
+    use engine::tls::{ProfileOptions, RootConstraint};
+    let sha: [u8; 32] = ring_sha256(&constrained.der);
+    TrustStore::profile(
+        model::Browser::Chrome,
+        &ProfileOptions {
+            extra_roots: roots.iter().map(|r| r.der.clone()).collect(),
+            root_constraints: vec![RootConstraint {
+                sha256: sha,
+                constraint: Constraint {
+                    sct_not_after_sec: Some(NOW_SECS - 30 * DAY),
+                    ..Constraint::default()
+                },
+            }],
+            ..ProfileOptions::default()
+        },
+    )
+    .unwrap()
+}
+
+fn ring_sha256(der: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ring::digest::digest(&ring::digest::SHA256, der).as_ref());
+    out
+}
+
+/// A path refused by an anchor's constraints lets the path builder try another: a cross-sign
+/// to an unconstrained root keeps the site trusted, as in Chrome; without it, the verdict is
+/// `cert_distrusted`, naming the anchor, and the other profile (Mozilla's, where the rule
+/// does not apply) still trusts it.
+#[tokio::test]
+async fn a_distrusted_anchor_yields_to_a_cross_signed_path_and_is_named_otherwise() {
+    let old = Ca::root("Old Constrained Root");
+    let new = Ca::root("New Root");
+    let (inter, crossed) = Ca::cross_signed("Cross-signed Intermediate", &[&old, &new]);
+    let leaf = inter.leaf(Leaf::for_host("cross.test"));
+    let chrome = chrome_with_rule(&[&old, &new], &old);
+
+    let only_old = [leaf.clone(), crossed[0].clone()];
+    let v = run(&only_old, "cross.test", &chrome).await;
+    assert_eq!(codes(&v), [Code::CertDistrusted]);
+    assert!(!v.trusted);
+    let d = detail(&v, Code::CertDistrusted);
+    assert!(
+        d.contains("Old Constrained Root") && d.contains("no SCT"),
+        "{d}"
+    );
+
+    let both = [leaf.clone(), crossed[0].clone(), crossed[1].clone()];
+    let v = run(&both, "cross.test", &chrome).await;
+    assert!(v.trusted, "the path through the new root: {:?}", v.findings);
+    assert!(
+        v.trusted_root
+            .as_deref()
+            .is_some_and(|r| r.contains("New Root")),
+        "{:?}",
+        v.trusted_root
+    );
+
+    // Judged by both profiles at once: Mozilla's has no rule on the old root.
+    let mozilla = TrustStore::new(&[old.der.clone(), new.der.clone()]).unwrap();
+    let (c, m) = engine::tls::judge_both(
+        &only_old,
+        "cross.test",
+        now(),
+        &chrome,
+        &mozilla,
+        &MapAia::default(),
+    )
+    .await;
+    assert_eq!(codes(&c), [Code::CertDistrusted]);
+    assert!(m.trusted && m.findings.is_empty(), "{:?}", m.findings);
+}

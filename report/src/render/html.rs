@@ -300,6 +300,46 @@ fn failing(report: &Report, lang: Lang) -> String {
     s
 }
 
+/// Sites only Chrome refuses, per group and per agency (empty when there are none).
+fn chrome_only(report: &Report, lang: Lang) -> String {
+    let Some(c) = report.chrome_only.as_ref().filter(|c| c.sites > 0) else {
+        return String::new();
+    };
+    let l = lang.labels();
+    let mut s = format!(
+        "<section id=\"chrome-only\">\n<h2>{} ({})</h2>\n<p>{}</p>\n<div class=\"scroll\"><table><thead><tr><th>{}</th><th class=\"n\">{}</th></tr></thead><tbody>\n",
+        esc(l.chrome_only),
+        c.sites,
+        esc(l.chrome_only_note),
+        esc(l.group),
+        esc(l.sites)
+    );
+    for g in &c.per_group {
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
+            esc(&lang.group_name(&g.group)),
+            g.sites
+        );
+    }
+    let _ = writeln!(
+        s,
+        "</tbody></table></div>\n<div class=\"scroll\"><table><thead><tr><th>{}</th><th class=\"n\">{}</th></tr></thead><tbody>",
+        esc(l.agency),
+        esc(l.sites)
+    );
+    for a in &c.per_agency {
+        let _ = writeln!(
+            s,
+            "<tr><td>{}</td><td class=\"n\">{}</td></tr>",
+            esc(&a.agency),
+            a.sites
+        );
+    }
+    s.push_str("</tbody></table></div>\n</section>\n");
+    s
+}
+
 fn notes(report: &Report, lang: Lang) -> String {
     if report.notes.is_empty() {
         return String::new();
@@ -349,8 +389,11 @@ pub(super) fn report(report: &Report, lang: Lang, by: By) -> String {
         By::Findings => [findings, ndc, bars, tree, failing],
         By::Sites => [failing, ndc, bars, tree, findings],
     };
-    for section in order {
+    for (i, section) in order.into_iter().enumerate() {
         body.push_str(&section);
+        if i == 0 && matches!(by, By::Category | By::Agency) {
+            body.push_str(&chrome_only(report, lang));
+        }
     }
     body.push_str(&notes(report, lang));
     page(lang, l.title, &body)

@@ -3,7 +3,7 @@
 //! note). Ratios are numbers with two decimals (`96.77`), `null` for an empty group.
 
 use super::table::note_text;
-use crate::build::{AgencyNode, FailingSite, FindingCount, GroupRow, Note, Row};
+use crate::build::{AgencyNode, ChromeOnly, FailingSite, FindingCount, GroupRow, Note, Row};
 use crate::{Diff, Lang, Report};
 use model::{Code, Severity};
 use serde::Serialize;
@@ -19,6 +19,8 @@ struct JsonReport<'a> {
     tree: &'a [AgencyNode],
     findings: Vec<JsonCount<'a>>,
     failing: Vec<JsonFailing<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chrome_only: Option<&'a ChromeOnly>,
     notes: Vec<JsonNote<'a>>,
 }
 
@@ -98,6 +100,7 @@ pub(super) fn report(report: &Report, lang: Lang) -> String {
             })
             .collect(),
         failing: report.failing.iter().map(|s| failing(s, lang)).collect(),
+        chrome_only: report.chrome_only.as_ref(),
         notes: report
             .notes
             .iter()

@@ -190,6 +190,29 @@ pub(super) fn note_text(n: &Note, lang: Lang) -> String {
     }
 }
 
+/// Sites only Chrome refuses, per group and per agency; `None` when there are none.
+fn chrome_only(report: &Report, r: &Render) -> Option<String> {
+    let c = report.chrome_only.as_ref().filter(|c| c.sites > 0)?;
+    let l = r.lang.labels();
+    let mut t = new_table(r);
+    t.set_header(vec![Cell::new(l.group), Cell::new(l.sites)]);
+    for g in &c.per_group {
+        t.add_row(vec![Cell::new(clean(&g.group)), num(g.sites)]);
+    }
+    t.add_row(vec![Cell::new(l.total), num(c.sites)]);
+    let mut a = new_table(r);
+    a.set_header(vec![Cell::new(l.agency), Cell::new(l.sites)]);
+    for s in &c.per_agency {
+        a.add_row(vec![Cell::new(clean(&s.agency)), num(s.sites)]);
+    }
+    Some(format!(
+        "{}\n\n{}\n\n{}",
+        l.chrome_only_note,
+        t.trim_fmt(),
+        a.trim_fmt()
+    ))
+}
+
 pub(super) fn report(report: &Report, r: &Render) -> String {
     let l = r.lang.labels();
     let mut out = String::new();
@@ -209,12 +232,18 @@ pub(super) fn report(report: &Report, r: &Render) -> String {
         } else {
             (l.failing, failing_list(report, r).trim_end().to_owned())
         };
-        match r.by {
+        let mut sections = match r.by {
             By::Category => vec![ndc, findings, failing],
             By::Agency => vec![tree, findings, failing],
             By::Findings => vec![findings, ndc],
             By::Sites => vec![failing, ndc],
+        };
+        if let Some(text) = chrome_only(report, r)
+            && matches!(r.by, By::Category | By::Agency)
+        {
+            sections.insert(1, (l.chrome_only, text));
         }
+        sections
     };
     for (title, text) in sections {
         let _ = writeln!(out, "\n## {title}\n\n{text}");

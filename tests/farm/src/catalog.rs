@@ -117,6 +117,31 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
                 .describe("chain ends at a root not in the CA file")
                 .expect(Expect::broken(&[CertUntrusted])),
         )
+        // --- a root with a Chrome-style SCT-date constraint (tests/tests/scan.rs puts
+        //     `--root-constraint CT-ROOT:sctnotafter=<now - 10 days>` on it; as listed here,
+        //     unconstrained, all three are adopted, as in a browser that trusts the root)
+        .site(
+            "ct-early.gov.test",
+            SiteSpec::with_cert(Cert::CtRoot {
+                sct_age_days: Some(20),
+            })
+            .describe("issued by the CT root, SCT dated 20 days ago")
+            .expect(Expect::clean()),
+        )
+        .site(
+            "ct-late.gov.test",
+            SiteSpec::with_cert(Cert::CtRoot {
+                sct_age_days: Some(1),
+            })
+            .describe("issued by the CT root, SCT dated yesterday")
+            .expect(Expect::clean()),
+        )
+        .site(
+            "ct-none.gov.test",
+            SiteSpec::with_cert(Cert::CtRoot { sct_age_days: None })
+                .describe("issued by the CT root, no SCT")
+                .expect(Expect::clean()),
+        )
         .site(
             "incomplete-aia.gov.test",
             SiteSpec::with_cert(Cert::NoIntermediate { aia: true })

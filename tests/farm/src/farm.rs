@@ -77,6 +77,8 @@ pub struct Farm {
     ca_pem_path: PathBuf,
     root_pem: String,
     root_der: CertificateDer<'static>,
+    ct_root_der: CertificateDer<'static>,
+    now: OffsetDateTime,
     shared: Shared,
     dns: Option<ServerFuture<Catalog>>,
     children: Vec<tokio::process::Child>,
@@ -194,7 +196,8 @@ impl FarmBuilder {
         };
         let pki = Pki::new(now, &dir)?;
         let ca_pem_path = dir.join("farm-ca.pem");
-        std::fs::write(&ca_pem_path, &pki.root.pem)
+        let ca_pem = format!("{}{}", pki.root.pem, pki.ct_root.pem);
+        std::fs::write(&ca_pem_path, &ca_pem)
             .map_err(|e| Error::io(format!("write {}", ca_pem_path.display()), e))?;
 
         let plan = Plan::make(&self, &pki.intermediate.der)?;
@@ -211,8 +214,10 @@ impl FarmBuilder {
             http_port: self.http_port,
             https_port: self.https_port,
             ca_pem_path,
-            root_pem: pki.root.pem.clone(),
+            root_pem: ca_pem,
             root_der: pki.root.der.clone(),
+            ct_root_der: pki.ct_root.der.clone(),
+            now,
             shared: shared.clone(),
             dns: None,
             children: Vec::new(),
@@ -593,14 +598,36 @@ impl Farm {
         &self.ca_pem_path
     }
 
-    /// The farm's root CA, PEM.
+    /// The farm's trusted roots, PEM: what [`Farm::ca_pem_path`] holds (the main root,
+    /// then the CT root).
     pub fn root_pem(&self) -> &str {
         &self.root_pem
     }
 
-    /// The farm's root CA, DER (for an in-process engine's extra roots).
+    /// The farm's main root CA, DER.
     pub fn root_der(&self) -> &CertificateDer<'static> {
         &self.root_der
+    }
+
+    /// Every root the farm's sites need trusted, DER (for an in-process engine's extra
+    /// roots): the main root and the CT root.
+    pub fn root_ders(&self) -> Vec<CertificateDer<'static>> {
+        vec![self.root_der.clone(), self.ct_root_der.clone()]
+    }
+
+    /// The CT root's SHA-256, hex: what `--root-constraint` names to put an SCT-date rule
+    /// on the `ct-*` sites.
+    pub fn ct_root_sha256(&self) -> String {
+        ring::digest::digest(&ring::digest::SHA256, &self.ct_root_der)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The time the farm's certificates were made against.
+    pub fn now(&self) -> OffsetDateTime {
+        self.now
     }
 
     /// The ports sites are served on: (http, https).

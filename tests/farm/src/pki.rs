@@ -39,6 +39,9 @@ pub(crate) struct Pki {
     pub root: Ca,
     pub intermediate: Ca,
     pub rogue_root: Ca,
+    /// A second trusted root whose leaves carry embedded SCTs: scans put a Chrome-style
+    /// SCT-date constraint on it (`--root-constraint`) to test `cert_distrusted`.
+    pub ct_root: Ca,
     now: OffsetDateTime,
     dir: PathBuf,
     serial: AtomicU64,
@@ -97,6 +100,25 @@ fn aia_extension(url: &str) -> CustomExtension {
     CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], tlv(0x30, &description))
 }
 
+/// An embedded SCT list (RFC 6962 §3.3, OID 1.3.6.1.4.1.11129.2.4.2) with one SCT dated
+/// `at`. Its log id and signature are made up: only its date matters here (the scanner reads
+/// SCT dates; a browser ignores SCTs of logs it does not know on a locally trusted root).
+fn sct_extension(at: OffsetDateTime) -> CustomExtension {
+    let millis = u64::try_from(at.unix_timestamp()).unwrap_or(0) * 1000;
+    let mut sct = vec![0u8]; // v1
+    sct.extend([0x5a; 32]); // log id
+    sct.extend(millis.to_be_bytes());
+    sct.extend([0, 0]); // no extensions
+    sct.extend([4, 3]); // sha256, ecdsa
+    let signature = [0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01];
+    sct.extend((signature.len() as u16).to_be_bytes());
+    sct.extend(signature);
+    let mut list = ((sct.len() + 2) as u16).to_be_bytes().to_vec();
+    list.extend((sct.len() as u16).to_be_bytes());
+    list.extend(sct);
+    CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 11129, 2, 4, 2], tlv(0x04, &list))
+}
+
 fn key_der(key: &KeyPair) -> PrivateKeyDer<'static> {
     PrivateKeyDer::Pkcs8(key.serialize_der().into())
 }
@@ -106,6 +128,7 @@ impl Pki {
     pub fn new(now: OffsetDateTime, dir: &Path) -> Result<Pki, Error> {
         let root = Self::self_signed_ca("Gov Test Farm Root CA", now)?;
         let rogue_root = Self::self_signed_ca("Rogue Root CA (not trusted)", now)?;
+        let ct_root = Self::self_signed_ca("Gov Test Farm CT Root CA", now)?;
         let params = ca_params("Gov Test Farm Intermediate CA", now, Some(0));
         let key = KeyPair::generate()?;
         let cert = params.signed_by(&key, &root.issuer)?;
@@ -118,6 +141,7 @@ impl Pki {
             root,
             intermediate,
             rogue_root,
+            ct_root,
             now,
             dir: dir.to_owned(),
             serial: AtomicU64::new(1000),
@@ -208,6 +232,19 @@ impl Pki {
                 let c = p.signed_by(&key, &self.rogue_root.issuer)?;
                 Ok(Leaf {
                     chain: vec![c.der().clone(), self.rogue_root.der.clone()],
+                    key: key_der(&key),
+                    files: None,
+                })
+            }
+            Cert::CtRoot { sct_age_days } => {
+                let mut p = self.leaf_params(names)?;
+                if let Some(days) = sct_age_days {
+                    let at = self.now - Duration::days(*days);
+                    p.custom_extensions.push(sct_extension(at));
+                }
+                let c = p.signed_by(&key, &self.ct_root.issuer)?;
+                Ok(Leaf {
+                    chain: vec![c.der().clone()],
                     key: key_der(&key),
                     files: None,
                 })

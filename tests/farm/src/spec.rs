@@ -95,6 +95,10 @@ pub enum Cert {
     SelfSigned,
     /// Issued by a second root that is not in the farm's CA file (the root is served).
     UntrustedRoot,
+    /// Issued straight by the farm's second trusted root (the "CT root"), served alone, with
+    /// an embedded SCT dated `sct_age_days` before now (`None`: no SCT). Adopted as it is;
+    /// `cert_distrusted` when a scan puts an SCT-date constraint on that root.
+    CtRoot { sct_age_days: Option<i64> },
     /// The server sends the leaf alone; `aia` says whether the leaf carries an AIA
     /// `caIssuers` URL where the farm serves the intermediate.
     NoIntermediate { aia: bool },
