@@ -85,6 +85,15 @@ async fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => code,
+        // A reader that stopped early (`scanctl trust list | head`) is not a failure.
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             let usage = e.downcast_ref::<UsageError>().is_some();
             eprintln!("scanctl: {e:#}");
