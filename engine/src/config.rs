@@ -102,7 +102,75 @@ impl Default for Config {
     }
 }
 
+/// The settings that decide a verdict, in a stable form for [`Config::settings_digest`].
+#[derive(serde::Serialize)]
+struct Settings<'a> {
+    trust: Browser,
+    chrome_version: String,
+    extra_roots_sha256: Vec<String>,
+    root_constraints: Vec<(String, &'a crate::tls::profile::Constraint)>,
+    allow_private_targets: bool,
+    http_port: u16,
+    https_port: u16,
+    probe_legacy: bool,
+    check_https_copies: bool,
+    user_agent: &'a str,
+    limits_ms: [u128; 5],
+    caps: [usize; 6],
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl Config {
+    /// A digest of every setting that can change a verdict: two scans with equal digests
+    /// judged with equal settings. (The nameserver and the concurrency are left out: they
+    /// change how, not what.)
+    pub fn settings_digest(&self) -> String {
+        let l = &self.limits;
+        let settings = Settings {
+            trust: self.trust,
+            chrome_version: self.chrome_version.to_string(),
+            extra_roots_sha256: self.extra_roots.iter().map(|r| sha256_hex(r)).collect(),
+            root_constraints: self
+                .root_constraints
+                .iter()
+                .map(|rc| {
+                    let hex: String = rc.sha256.iter().map(|b| format!("{b:02x}")).collect();
+                    (hex, &rc.constraint)
+                })
+                .collect(),
+            allow_private_targets: self.allow_private_targets,
+            http_port: self.http_port,
+            https_port: self.https_port,
+            probe_legacy: self.probe_legacy,
+            check_https_copies: self.check_https_copies,
+            user_agent: &self.user_agent,
+            limits_ms: [
+                l.connect_timeout.as_millis(),
+                l.tls_timeout.as_millis(),
+                l.response_timeout.as_millis(),
+                l.dns_timeout.as_millis(),
+                l.site_timeout.as_millis(),
+            ],
+            caps: [
+                l.max_header_bytes,
+                l.max_body_bytes,
+                l.max_redirects,
+                l.max_aia_bytes,
+                l.max_samples,
+                l.dns_in_flight,
+            ],
+        };
+        let json = serde_json::to_vec(&settings).unwrap_or_default();
+        sha256_hex(&json)[..16].to_owned()
+    }
+
     /// What the trust profiles are built from.
     pub fn profile_options(&self) -> crate::tls::ProfileOptions {
         crate::tls::ProfileOptions {
@@ -127,5 +195,34 @@ impl Config {
         }
         self.extra_roots.extend(certs);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_settings_digest_follows_what_changes_a_verdict() {
+        let base = Config::default();
+        let d = base.settings_digest();
+        assert_eq!(d.len(), 16);
+        assert_eq!(d, Config::default().settings_digest(), "stable");
+        let mut other = Config::default();
+        other.trust = Browser::Mozilla;
+        assert_ne!(other.settings_digest(), d);
+        let mut other = Config::default();
+        other.chrome_version = "139".parse().unwrap();
+        assert_ne!(other.settings_digest(), d);
+        let mut other = Config::default();
+        other.limits.site_timeout = Duration::from_secs(5);
+        assert_ne!(other.settings_digest(), d);
+        let mut other = Config::default();
+        other.extra_roots.push(CertificateDer::from(vec![1, 2, 3]));
+        assert_ne!(other.settings_digest(), d);
+        // How fast, not what: the nameserver is not part of it.
+        let mut other = Config::default();
+        other.dns_server = Some("127.0.0.1:53".parse().unwrap());
+        assert_eq!(other.settings_digest(), d);
     }
 }

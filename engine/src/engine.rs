@@ -50,6 +50,8 @@ pub struct Engine {
     store: TrustStore,
     /// The other browser's profile, for its verdict beside.
     other_store: TrustStore,
+    /// Which scanner, with which settings: stamped on every result.
+    provenance: model::Scanner,
     fetcher: Fetcher,
     web: WebClient,
 }
@@ -70,6 +72,13 @@ impl Engine {
         };
         let store = TrustStore::profile(config.trust, &options)?;
         let other_store = TrustStore::profile(other, &options)?;
+        let provenance = model::Scanner {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            commit: env!("GOVSCAN_BUILD_COMMIT").to_owned(),
+            schema: model::RESULT_SCHEMA,
+            trust_store: store.version().to_owned(),
+            settings_digest: config.settings_digest(),
+        };
         let fetcher = Fetcher::new(
             tls::scanning_client_config(),
             &config.user_agent,
@@ -82,6 +91,7 @@ impl Engine {
             policy,
             store,
             other_store,
+            provenance,
             fetcher,
             web,
         })
@@ -122,6 +132,7 @@ impl Engine {
         result.forced_https = v.forced_https;
         result.findings = v.findings;
         result.trust_store = self.store.name().to_owned();
+        result.scanner = Some(self.provenance.clone());
         result.scanned_at = time::OffsetDateTime::from(now)
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
@@ -477,6 +488,11 @@ impl Engine {
         now: UnixTime,
     ) -> (tls::ChainVerdict, tls::ChainVerdict) {
         tls::judge_both(served, host, now, &self.store, &self.other_store, &self.web).await
+    }
+
+    /// Which scanner, with which settings, judges: what every result carries.
+    pub fn provenance(&self) -> &model::Scanner {
+        &self.provenance
     }
 
     /// The trust profiles: the one `https_ok` is judged by, and the other browser's.

@@ -32,6 +32,9 @@ pub struct SiteResult {
     /// (Mozilla's store), with the store version that judged it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browsers: Option<Browsers>,
+    /// Which scanner, with which settings, judged this site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scanner: Option<Scanner>,
     /// When the scan of this site started (RFC 3339, UTC).
     #[serde(default)]
     pub scanned_at: String,
@@ -69,6 +72,7 @@ impl SiteResult {
             findings: Vec::new(),
             trust_store: String::new(),
             browsers: None,
+            scanner: None,
             scanned_at: String::new(),
             duration_ms: 0,
             addresses: Vec::new(),
@@ -95,6 +99,27 @@ impl SiteResult {
     pub fn codes(&self) -> Vec<Code> {
         self.findings.iter().map(|f| f.code).collect()
     }
+}
+
+/// The version of this result's JSON form: bumped when a field changes meaning (fields are
+/// only ever added). 2: `browsers`, `scanner`, the trust profiles.
+pub const RESULT_SCHEMA: u32 = 2;
+
+/// Provenance: which scanner, with which settings, judged a site.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scanner {
+    /// The scanner's version (`0.1.0`).
+    pub version: String,
+    /// The commit it was built from (`unknown` when built outside a git checkout).
+    pub commit: String,
+    /// [`RESULT_SCHEMA`] of the result.
+    pub schema: u32,
+    /// The trust store and its version that decided `https_ok`.
+    pub trust_store: String,
+    /// SHA-256 (hex, first 16 digits) of the scan settings: trust profile, Chrome version,
+    /// extra roots, constraints, ports, probes, timeouts and caps, User-Agent. Equal digests,
+    /// equal settings.
+    pub settings_digest: String,
 }
 
 /// A browser whose padlock the scanner judges by.

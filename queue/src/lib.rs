@@ -238,6 +238,49 @@ pub struct ShardWork {
     pub state: JobState,
     /// The sites of the shard without a result yet, with their index.
     pub sites: Vec<(u64, Site)>,
+    /// Site records of the shard that do not parse (a corrupt or foreign record): each
+    /// becomes a `scan_failed` result saying why, and the rest of the shard is scanned.
+    pub unreadable: Vec<(u64, Site, String)>,
+}
+
+impl ShardWork {
+    /// `scan_failed` results for the records that do not parse.
+    pub fn unreadable_results(&self) -> Vec<(u64, SiteResult)> {
+        self.unreadable
+            .iter()
+            .map(|(i, site, why)| {
+                (
+                    *i,
+                    SiteResult::failed(
+                        site,
+                        format!(
+                            "not scanned: the site's record in the queue could not be read ({why}); submit the site again"
+                        ),
+                    ),
+                )
+            })
+            .collect()
+    }
+}
+
+/// What can be told of a site record that does not parse: its url and host if those fields
+/// are readable, else its index.
+fn unreadable_site(index: u64, json: &str) -> Site {
+    let value: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    let text = |k: &str| {
+        value
+            .get(k)
+            .and_then(serde_json::Value::as_str)
+            .map(|s| s.chars().take(256).collect::<String>())
+    };
+    Site {
+        url: text("url").unwrap_or_else(|| format!("(unreadable site record #{index})")),
+        host: text("host").unwrap_or_default(),
+        path: "/".into(),
+        agency: text("agency").unwrap_or_default(),
+        category: text("category").unwrap_or_default(),
+        parent: text("parent").unwrap_or_default(),
+    }
 }
 
 /// The outcome of a [`Queue::store`].
@@ -829,11 +872,12 @@ impl Queue {
         let why = format!(
             "not scanned: the shard holding this site was delivered {delivered} times and each worker that took it stopped before finishing (crash, kill or stall)"
         );
-        let results: Vec<(u64, SiteResult)> = work
+        let mut results: Vec<(u64, SiteResult)> = work
             .sites
             .iter()
             .map(|(i, site)| (*i, SiteResult::failed(site, why.clone())))
             .collect();
+        results.extend(work.unreadable_results());
         tracing::warn!(job = %job, entry, delivered, sites = results.len(), "shard given up: writing scan_failed results");
         self.store(&d, &results, true, now_ms).await?;
         Ok(())
@@ -885,15 +929,26 @@ impl Queue {
         let state = it.next().unwrap_or_default();
         let state = JobState::parse(&state).ok_or_else(|| Error::UnknownJob(job.clone()))?;
         let mut sites = Vec::new();
+        let mut unreadable = Vec::new();
         while let (Some(index), Some(json)) = (it.next(), it.next()) {
+            // The script reads indexes it counted itself: one that does not parse means the
+            // script and this code disagree, not a bad record.
             let index: u64 = index
                 .parse()
                 .map_err(|_| corrupt(format!("index {index:?}")))?;
-            let site: Site =
-                serde_json::from_str(&json).map_err(|e| corrupt(format!("site #{index}: {e}")))?;
-            sites.push((index, site));
+            match serde_json::from_str::<Site>(&json) {
+                Ok(site) => sites.push((index, site)),
+                Err(e) => {
+                    tracing::error!(key = %key, index, "unreadable site record: {e}");
+                    unreadable.push((index, unreadable_site(index, &json), e.to_string()));
+                }
+            }
         }
-        Ok(ShardWork { state, sites })
+        Ok(ShardWork {
+            state,
+            sites,
+            unreadable,
+        })
     }
 
     /// Store results of a delivered shard (set-if-absent: a result already written by an

@@ -234,3 +234,49 @@ async fn an_empty_list_is_refused_and_unknown_jobs_are_none() {
         Err(queue::Error::UnknownJob(_))
     ));
 }
+
+/// A site record that does not parse (a corrupt or foreign write) ends as a `scan_failed`
+/// result for that index, saying why; the shard's other sites load as usual — it is never a
+/// shard retried forever.
+#[tokio::test]
+async fn an_unreadable_site_record_becomes_its_own_result_and_the_rest_loads() {
+    let redis = Redis::start();
+    let q = redis.queue();
+    let job = job(&q, "corrupt", 4, 4).await;
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}", redis.port)).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("LSET")
+        .arg(format!("govscan:job:{job}:sites"))
+        .arg(2)
+        .arg(r#"{"url":"s2.gov.test","host":7"#)
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+    let d = q
+        .take("a", 1, 0, POLL)
+        .await
+        .unwrap()
+        .pop()
+        .expect("a shard");
+    let work = q
+        .load(&d)
+        .await
+        .expect("a bad record does not fail the load");
+    let indexes: Vec<u64> = work.sites.iter().map(|(i, _)| *i).collect();
+    assert_eq!(indexes, [0, 1, 3]);
+    assert_eq!(work.unreadable.len(), 1);
+    let failed = work.unreadable_results();
+    assert_eq!(failed[0].0, 2);
+    assert!(failed[0].1.has(Code::ScanFailed));
+    assert!(
+        failed[0].1.findings[0].detail.contains("could not be read"),
+        "{:?}",
+        failed[0].1.findings
+    );
+    // The whole shard stored: the job completes with one result per site.
+    let mut all: Vec<_> = work.sites.iter().map(|(i, s)| (*i, ok(s))).collect();
+    all.extend(failed);
+    let stored = q.store(&d, &all, true, 9).await.unwrap();
+    assert_eq!(stored.written, 4);
+    assert!(stored.job_finished);
+}

@@ -33,6 +33,7 @@ fn site(
             .collect(),
         trust_store: "mozilla".into(),
         browsers: None,
+        scanner: None,
         scanned_at: String::new(),
         duration_ms: 1,
         addresses: vec![],

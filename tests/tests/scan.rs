@@ -185,6 +185,24 @@ async fn an_sct_date_constraint_on_a_root_distrusts_what_chrome_distrusts() {
             "{host}: the detail names the anchor and the rule: {detail}"
         );
     }
+    // Every result says which scanner and settings judged it.
+    let scanner = &results[0].raw["scanner"];
+    assert_eq!(scanner["schema"].as_u64(), Some(2), "{scanner}");
+    assert_eq!(scanner["version"].as_str(), Some(env!("CARGO_PKG_VERSION")));
+    assert!(
+        scanner["trust_store"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("Chrome Root Store v")),
+        "{scanner}"
+    );
+    let chrome_digest = scanner["settings_digest"].as_str().unwrap().to_owned();
+    assert_eq!(chrome_digest.len(), 16);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.raw["scanner"]["settings_digest"] == chrome_digest.as_str()),
+        "one scan, one set of settings"
+    );
     let (_, _, _, _, late) = verdicts(&results, "ct-late.gov.test");
     assert!(
         late.findings[0].1.contains("earliest SCT is dated"),
@@ -214,6 +232,11 @@ async fn an_sct_date_constraint_on_a_root_distrusts_what_chrome_distrusts() {
     );
     assert_eq!((chrome, mozilla), (Some(false), Some(true)));
     assert_eq!(r.raw["trust_store"].as_str(), Some("mozilla+ca-file"));
+    assert_ne!(
+        r.raw["scanner"]["settings_digest"].as_str(),
+        Some(chrome_digest.as_str()),
+        "another trust profile, another settings digest"
+    );
 
     // A constraint on a root no profile carries is a usage error, not a silent no-op.
     let lab = Lab::new(&farm);

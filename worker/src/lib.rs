@@ -339,7 +339,18 @@ impl Worker {
 
     /// Scan one delivered shard and write its results; retries Redis until it answers.
     async fn process(&self, d: Delivery, scans: Arc<Semaphore>, pending: &mut Pending) {
-        let work = self.retry("reading a shard", || self.queue.load(&d)).await;
+        let work = match self
+            .retry_transient("reading a shard", || self.queue.load(&d))
+            .await
+        {
+            Ok(work) => work,
+            // Not Redis being away: retrying cannot help. The shard stays pending, is
+            // reclaimed and, past --max-deliveries, ends as scan_failed results.
+            Err(e) => {
+                tracing::error!(job = %d.job, shard = d.shard, "cannot read the shard, leaving it to redelivery: {e}");
+                return;
+            }
+        };
         // Sites that already have a result (a redelivered shard) never wait for a scan.
         pending.release(pending.left.saturating_sub(work.sites.len()));
         if let Some(host) = &self.config.crash_on_host
@@ -375,7 +386,8 @@ impl Worker {
             });
             sites.insert(handle.id(), (index, site));
         }
-        let mut batch: Vec<(u64, SiteResult)> = Vec::new();
+        // A record that does not parse ends as its own result; the rest is scanned.
+        let mut batch: Vec<(u64, SiteResult)> = work.unreadable_results();
         while let Some(joined) = tasks.join_next_with_id().await {
             let (index, result) = match joined {
                 Ok((_, r)) => r,
@@ -405,6 +417,30 @@ impl Worker {
             .await;
         if stored.job_finished {
             tracing::info!(job = %d.job, "job complete");
+        }
+    }
+
+    /// Run `op` until it succeeds or fails for a reason other than Redis being unreachable
+    /// (that error is returned: retrying cannot help).
+    async fn retry_transient<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, queue::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, queue::Error>>,
+    {
+        let mut backoff = Backoff::default();
+        loop {
+            match op().await {
+                Ok(v) => {
+                    if backoff.failures > 0 {
+                        tracing::info!("{what}: redis answers again");
+                    }
+                    return Ok(v);
+                }
+                Err(e) if e.is_transient() => {
+                    backoff.failed(what, &e, &CancellationToken::new()).await;
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
 
