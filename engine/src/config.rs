@@ -208,11 +208,15 @@ mod tests {
         let d = base.settings_digest();
         assert_eq!(d.len(), 16);
         assert_eq!(d, Config::default().settings_digest(), "stable");
-        let mut other = Config::default();
-        other.trust = Browser::Mozilla;
+        let other = Config {
+            trust: Browser::Mozilla,
+            ..Config::default()
+        };
         assert_ne!(other.settings_digest(), d);
-        let mut other = Config::default();
-        other.chrome_version = "139".parse().unwrap();
+        let other = Config {
+            chrome_version: "139".parse().unwrap(),
+            ..Config::default()
+        };
         assert_ne!(other.settings_digest(), d);
         let mut other = Config::default();
         other.limits.site_timeout = Duration::from_secs(5);
@@ -221,8 +225,10 @@ mod tests {
         other.extra_roots.push(CertificateDer::from(vec![1, 2, 3]));
         assert_ne!(other.settings_digest(), d);
         // How fast, not what: the nameserver is not part of it.
-        let mut other = Config::default();
-        other.dns_server = Some("127.0.0.1:53".parse().unwrap());
+        let other = Config {
+            dns_server: Some("127.0.0.1:53".parse().unwrap()),
+            ..Config::default()
+        };
         assert_eq!(other.settings_digest(), d);
     }
 }

@@ -368,6 +368,8 @@ impl Worker {
             return;
         }
         tracing::info!(job = %d.job, shard = d.shard, sites = work.sites.len(), deliveries = d.deliveries, "scanning a shard");
+        // A record that does not parse ends as its own result; the rest is scanned.
+        let mut batch: Vec<(u64, SiteResult)> = work.unreadable_results();
         let mut tasks: JoinSet<(u64, SiteResult)> = JoinSet::new();
         let mut sites: HashMap<tokio::task::Id, (u64, Site)> = HashMap::new();
         for (index, site) in work.sites {
@@ -386,8 +388,6 @@ impl Worker {
             });
             sites.insert(handle.id(), (index, site));
         }
-        // A record that does not parse ends as its own result; the rest is scanned.
-        let mut batch: Vec<(u64, SiteResult)> = work.unreadable_results();
         while let Some(joined) = tasks.join_next_with_id().await {
             let (index, result) = match joined {
                 Ok((_, r)) => r,

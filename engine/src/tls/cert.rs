@@ -234,43 +234,6 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn describe_reads_names_dates_algorithms_and_fingerprint() {
-        let mut params =
-            rcgen::CertificateParams::new(vec!["www.a.test".into(), "a.test".into()]).unwrap();
-        params.not_before = OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap();
-        params.not_after = OffsetDateTime::from_unix_timestamp(1_798_761_600).unwrap();
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "www.a.test");
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
-        let der = params.self_signed(&key).unwrap().der().clone();
-        let info = describe(&der);
-        assert_eq!(info.subject, "CN=www.a.test");
-        assert_eq!(info.issuer, "CN=www.a.test");
-        assert_eq!(info.dns_names, vec!["www.a.test", "a.test"]);
-        assert_eq!(info.not_before, "2026-01-01T00:00:00Z");
-        assert_eq!(info.not_after, "2027-01-01T00:00:00Z");
-        assert_eq!(info.signature_algorithm, "ecdsa-with-SHA384");
-        assert_eq!(info.key, "EC P-384");
-        assert_eq!(info.sha256.len(), 64);
-        assert_eq!(
-            info.sha256,
-            hex(ring::digest::digest(&ring::digest::SHA256, &der).as_ref())
-        );
-        assert_eq!(day(1_767_225_600), "2026-01-01");
-        let cert = parse(&der).unwrap();
-        assert!(is_self_signed(&cert));
-        assert_eq!(weak_signature(&cert), None);
-        assert_eq!(weak_rsa_bits(&cert), None);
-    }
-}
-
 /// SHA-256 of a certificate's DER.
 pub(crate) fn sha256(der: &[u8]) -> [u8; 32] {
     let digest = ring::digest::digest(&ring::digest::SHA256, der);
@@ -306,4 +269,41 @@ pub(crate) fn sct_times(cert: &X509Certificate<'_>) -> Vec<i64> {
         .flatten()
         .map(|sct| i64::try_from(sct.timestamp / 1000).unwrap_or(i64::MAX))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_reads_names_dates_algorithms_and_fingerprint() {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["www.a.test".into(), "a.test".into()]).unwrap();
+        params.not_before = OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap();
+        params.not_after = OffsetDateTime::from_unix_timestamp(1_798_761_600).unwrap();
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "www.a.test");
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+        let der = params.self_signed(&key).unwrap().der().clone();
+        let info = describe(&der);
+        assert_eq!(info.subject, "CN=www.a.test");
+        assert_eq!(info.issuer, "CN=www.a.test");
+        assert_eq!(info.dns_names, vec!["www.a.test", "a.test"]);
+        assert_eq!(info.not_before, "2026-01-01T00:00:00Z");
+        assert_eq!(info.not_after, "2027-01-01T00:00:00Z");
+        assert_eq!(info.signature_algorithm, "ecdsa-with-SHA384");
+        assert_eq!(info.key, "EC P-384");
+        assert_eq!(info.sha256.len(), 64);
+        assert_eq!(
+            info.sha256,
+            hex(ring::digest::digest(&ring::digest::SHA256, &der).as_ref())
+        );
+        assert_eq!(day(1_767_225_600), "2026-01-01");
+        let cert = parse(&der).unwrap();
+        assert!(is_self_signed(&cert));
+        assert_eq!(weak_signature(&cert), None);
+        assert_eq!(weak_rsa_bits(&cert), None);
+    }
 }

@@ -796,7 +796,7 @@ mod tests {
         assert_eq!(rc.constraint.min_version.as_deref(), Some("139"));
         for bad in [
             "nothex:sctnotafter=1".to_owned(),
-            format!("{hash}"),
+            hash.to_owned(),
             format!("{hash}:"),
             format!("{hash}:sctnotafter=soon"),
             format!("{hash}:bogus=1"),
