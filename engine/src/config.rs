@@ -59,6 +59,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Redirect hops followed from `http://` (CHECKS.md: 10).
     pub max_redirects: usize,
+    /// Redirects followed from `https://HOST/` to the page a browser shows (Chrome: 20).
+    pub max_https_redirects: usize,
     /// A fetched AIA intermediate, bytes.
     pub max_aia_bytes: usize,
     /// Mixed-content samples kept per class.
@@ -77,6 +79,7 @@ impl Default for Limits {
             max_header_bytes: 64 * 1024,
             max_body_bytes: 2 * 1024 * 1024,
             max_redirects: 10,
+            max_https_redirects: 20,
             max_aia_bytes: 64 * 1024,
             max_samples: 5,
         }
