@@ -1082,6 +1082,19 @@ mod tests {
                 vec![],
             ),
             (
+                "rustls refused an RSA-1024 key the probe saw: the key is the finding, not the handshake",
+                obs(
+                    Endpoint {
+                        chain: chain_with(CertWeakKey),
+                        ..probe_only()
+                    },
+                    forced_walk(),
+                ),
+                false,
+                false,
+                vec![CertWeakKey],
+            ),
+            (
                 "redirect to an endpoint only the probe speaks: forced",
                 obs(
                     probe_only(),
