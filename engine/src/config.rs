@@ -33,6 +33,9 @@ pub struct Config {
     pub probe_legacy: bool,
     /// Check whether the https copy of each upgradable mixed-content sample exists.
     pub check_https_copies: bool,
+    /// Request the implicit `/favicon.ico` of a final page that names no icon, as Chrome
+    /// does, to find a redirect from it to http (blockable mixed content).
+    pub check_implicit_favicon: bool,
     /// The User-Agent sent with every request.
     pub user_agent: String,
     pub limits: Limits,
@@ -99,6 +102,7 @@ impl Default for Config {
             https_port: 443,
             probe_legacy: true,
             check_https_copies: true,
+            check_implicit_favicon: true,
             user_agent: concat!("gov-https-scanner/", env!("CARGO_PKG_VERSION")).to_owned(),
             limits: Limits::default(),
         }

@@ -269,7 +269,8 @@ impl Engine {
             let mut mixed = a.mixed;
             // A page that names no icon makes Chrome request its origin's /favicon.ico; a
             // redirect from there to http:// is blocked as mixed content, like an icon link.
-            if !a.icon_linked
+            if self.config.check_implicit_favicon
+                && !a.icon_linked
                 && mixed.upgrade_insecure_requests.is_none()
                 && let Ok(page) = Url::parse(&mixed.page)
                 && let Some((from, to)) = self.implicit_favicon(&page, &site.host, &allowed).await
