@@ -410,7 +410,7 @@ async fn a_valid_forced_site_is_adopted_with_one_handshake() {
     assert_eq!(codes(&r), vec![], "{:#?}", r.findings);
     assert!(r.https_ok && r.forced_https);
     assert_eq!(r.addresses, vec![ip.to_string()]);
-    assert_eq!(r.trust_store, "mozilla+ca-file");
+    assert_eq!(r.trust_store, "chrome+ca-file");
     let https = r.https.as_ref().unwrap();
     assert_eq!(https.protocol.as_deref(), Some("TLSv1.3"));
     assert_eq!(https.status, Some(200));
