@@ -574,7 +574,7 @@ fn omitted_issuer(
     let sent = pool
         .iter()
         .filter(|c| !fetched.iter().any(|(_, f)| f == *c))
-        .any(|c| issued_leaf(c));
+        .any(&issued_leaf);
     if sent {
         return None;
     }
