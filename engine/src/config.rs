@@ -33,6 +33,9 @@ pub struct Config {
     pub probe_legacy: bool,
     /// Check whether the https copy of each upgradable mixed-content sample exists.
     pub check_https_copies: bool,
+    /// Request the implicit `/favicon.ico` of a final page that names no icon, as Chrome
+    /// does, to find a redirect from it to http (blockable mixed content).
+    pub check_implicit_favicon: bool,
     /// The User-Agent sent with every request.
     pub user_agent: String,
     pub limits: Limits,
@@ -59,6 +62,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Redirect hops followed from `http://` (CHECKS.md: 10).
     pub max_redirects: usize,
+    /// Redirects followed from `https://HOST/` to the page a browser shows (Chrome: 20).
+    pub max_https_redirects: usize,
     /// A fetched AIA intermediate, bytes.
     pub max_aia_bytes: usize,
     /// Mixed-content samples kept per class.
@@ -77,6 +82,7 @@ impl Default for Limits {
             max_header_bytes: 64 * 1024,
             max_body_bytes: 2 * 1024 * 1024,
             max_redirects: 10,
+            max_https_redirects: 20,
             max_aia_bytes: 64 * 1024,
             max_samples: 5,
         }
@@ -96,6 +102,7 @@ impl Default for Config {
             https_port: 443,
             probe_legacy: true,
             check_https_copies: true,
+            check_implicit_favicon: true,
             user_agent: concat!("gov-https-scanner/", env!("CARGO_PKG_VERSION")).to_owned(),
             limits: Limits::default(),
         }

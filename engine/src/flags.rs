@@ -75,6 +75,11 @@ pub struct ScanFlags {
     #[arg(long, env = "SCAN_NO_LEGACY_PROBE")]
     pub no_legacy_probe: bool,
 
+    /// Skip the implicit /favicon.ico Chrome requests on a page that names no icon (one
+    /// request per such page; a redirect from it to http:// is blockable mixed content).
+    #[arg(long, env = "SCAN_NO_FAVICON_CHECK")]
+    pub no_favicon_check: bool,
+
     /// Port of the http:// endpoint (a lab setting; the rule is about port 80).
     #[arg(long, default_value_t = 80, hide = true, env = "SCAN_HTTP_PORT")]
     pub http_port: u16,
@@ -95,6 +100,7 @@ impl ScanFlags {
             probe_legacy: !self.no_legacy_probe,
             trust: self.trust,
             root_constraints: self.root_constraint.clone(),
+            check_implicit_favicon: !self.no_favicon_check,
             ..Config::default()
         };
         if let Some(v) = self.chrome_version {

@@ -10,9 +10,12 @@
 //! message (sent in the clear up to TLS 1.2, possibly over several records) the chain.
 //!
 //! The engine uses it (a) after a successful rustls handshake, to tell whether TLS 1.0/1.1
-//! are still accepted (`tls_legacy_supported`), and (b) after a failed one, to find out
-//! what the server really offers: a TLS 1.2 suite rustls does not speak (RSA key exchange,
-//! AES-CBC — browsers still complete those) or only TLS 1.0/1.1 (`tls_legacy_only`).
+//! are still accepted (`tls_legacy_supported`), and (b) after a failed one, to speak to the
+//! server as Chrome does ([`Offer::CHROME`]: Chrome's TLS 1.2 suites in Chrome's order): a
+//! server that accepts it shows Chrome the padlock even where rustls lacks the suite (RSA
+//! key exchange, AES-CBC); one that refuses it is asked with the broad offer
+//! ([`Offer::BROAD`]) what it speaks instead, or whether only TLS 1.0/1.1
+//! (`tls_legacy_only`).
 //!
 //! # Limits
 //! - The handshake is not completed: the probe learns the server's *choice* and the chain
@@ -137,14 +140,88 @@ const SIGNATURE_ALGORITHMS: &[u16] = &[
     0x0403, 0x0503, 0x0603, 0x0804, 0x0805, 0x0806, 0x0401, 0x0501, 0x0601, 0x0203, 0x0201,
 ];
 
-/// Offer `version` to `addr` with SNI `sni`; everything bounded by `timeout`.
+/// Chrome's TLS 1.2 cipher suites, in the order of its ClientHello (Chrome 156; the TLS 1.3
+/// suites and GREASE that precede them do not apply to a TLS 1.2-only hello).
+///
+/// Chromium configures BoringSSL with the cipher rule `ALL:!aPSK:!ECDSA+SHA1:!3DES`
+/// (`net/socket/ssl_client_socket_impl.cc`): BoringSSL implements no CBC suite with
+/// HMAC-SHA256/SHA384 (no `ECDHE-RSA-AES256-SHA384` and the like) and no DHE, `!ECDSA+SHA1`
+/// drops the ECDHE-ECDSA CBC suites and `!3DES` the last 3DES one. What remains, in
+/// BoringSSL's order, is the list Chrome sends (its well-known JA3 cipher list after the
+/// TLS 1.3 suites: 49195-49199-49196-49200-52393-52392-49171-49172-156-157-47-53). So a
+/// server that speaks only `ECDHE-RSA-AES256-SHA384` fails in Chrome too, and one that also
+/// speaks `ECDHE-RSA-AES256-SHA` gets that one from Chrome, whatever it prefers.
+pub const CHROME_TLS12_SUITES: &[u16] = &[
+    0xc02b, // TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+    0xc02f, // TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+    0xc02c, // TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384
+    0xc030, // TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+    0xcca9, // TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256
+    0xcca8, // TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256
+    0xc013, // TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA
+    0xc014, // TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA
+    0x009c, // TLS_RSA_WITH_AES_128_GCM_SHA256
+    0x009d, // TLS_RSA_WITH_AES_256_GCM_SHA384
+    0x002f, // TLS_RSA_WITH_AES_128_CBC_SHA
+    0x0035, // TLS_RSA_WITH_AES_256_CBC_SHA
+];
+
+/// Chrome's signature algorithms (`kVerifyPrefs` in the same file; no SHA-1).
+const CHROME_SIGNATURE_ALGORITHMS: &[u16] = &[
+    0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+];
+
+/// Chrome's key-exchange groups usable in TLS 1.2: x25519, secp256r1, secp384r1 (its
+/// post-quantum hybrid is TLS 1.3 only).
+const CHROME_GROUPS: &[u16] = &[0x001d, 0x0017, 0x0018];
+
+/// What a ClientHello offers besides the version: suites in order of preference, key
+/// exchange groups and signature algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offer {
+    pub suites: &'static [u16],
+    groups: &'static [u16],
+    signature_algorithms: &'static [u16],
+}
+
+impl Offer {
+    /// What Chrome offers over TLS 1.2, in its order: a server that accepts it shows Chrome
+    /// the padlock (certificate permitting), whatever rustls thinks of it.
+    pub const CHROME: Offer = Offer {
+        suites: CHROME_TLS12_SUITES,
+        groups: CHROME_GROUPS,
+        signature_algorithms: CHROME_SIGNATURE_ALGORITHMS,
+    };
+
+    /// The broad offer of an older browser or SSLyze ([`OFFERED_SUITES`]): to learn what a
+    /// server speaks at all.
+    pub const BROAD: Offer = Offer {
+        suites: OFFERED_SUITES,
+        groups: GROUPS,
+        signature_algorithms: SIGNATURE_ALGORITHMS,
+    };
+}
+
+/// Offer `version` to `addr` with SNI `sni` and the broad offer; everything bounded by
+/// `timeout`.
 pub async fn probe(
     addr: SocketAddr,
     sni: &str,
     version: Version,
     timeout: Duration,
 ) -> ProbeOutcome {
-    probe_range(addr, sni, version, version, timeout).await
+    probe_offer(addr, sni, version, Offer::BROAD, timeout).await
+}
+
+/// Offer `version` with `offer` (e.g. [`Offer::CHROME`]).
+pub async fn probe_offer(
+    addr: SocketAddr,
+    sni: &str,
+    version: Version,
+    offer: Offer,
+    timeout: Duration,
+) -> ProbeOutcome {
+    probe_range(addr, sni, version, version, offer, timeout).await
 }
 
 /// Offer every version from TLS 1.0 up to `max` in one ClientHello, as TLS negotiation
@@ -157,7 +234,7 @@ pub async fn probe_up_to(
     max: Version,
     timeout: Duration,
 ) -> ProbeOutcome {
-    probe_range(addr, sni, Version::Tls10, max, timeout).await
+    probe_range(addr, sni, Version::Tls10, max, Offer::BROAD, timeout).await
 }
 
 async fn probe_range(
@@ -165,14 +242,16 @@ async fn probe_range(
     sni: &str,
     lowest: Version,
     version: Version,
+    offer: Offer,
     timeout: Duration,
 ) -> ProbeOutcome {
     let mut random = [0u8; 32];
     if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut random).is_err() {
         return ProbeOutcome::NoAnswer("no randomness for the ClientHello".into());
     }
-    let hello = client_hello(sni, version, &random);
-    match tokio::time::timeout(timeout, exchange(addr, &hello, lowest, version)).await {
+    let hello = client_hello(sni, version, offer, &random);
+    let reader = Reader::new(lowest, offer.suites);
+    match tokio::time::timeout(timeout, exchange(addr, &hello, reader, version)).await {
         Ok(outcome) => outcome,
         Err(_) => {
             ProbeOutcome::NoAnswer(format!("no answer within {:.1} s", timeout.as_secs_f64()))
@@ -183,7 +262,7 @@ async fn probe_range(
 async fn exchange(
     addr: SocketAddr,
     hello: &[u8],
-    lowest: Version,
+    mut reader: Reader,
     version: Version,
 ) -> ProbeOutcome {
     let mut stream = match TcpStream::connect(addr).await {
@@ -193,7 +272,6 @@ async fn exchange(
     if let Err(e) = stream.write_all(hello).await {
         return ProbeOutcome::NoAnswer(format!("sending the ClientHello failed: {e}"));
     }
-    let mut reader = Reader::new(lowest);
     let mut read_total = 0usize;
     loop {
         let mut header = [0u8; 5];
@@ -237,15 +315,18 @@ struct Reader {
     lowest: Version,
     /// The version the server chose, once the ServerHello was read.
     chosen: Option<Version>,
+    /// The suites the hello offered.
+    offered: &'static [u16],
 }
 
 impl Reader {
-    fn new(lowest: Version) -> Self {
+    fn new(lowest: Version, offered: &'static [u16]) -> Self {
         Reader {
             handshake: Vec::new(),
             cipher: None,
             lowest,
             chosen: None,
+            offered,
         }
     }
 
@@ -312,7 +393,7 @@ impl Reader {
                     )));
                 };
                 self.chosen = Some(chosen);
-                if !OFFERED_SUITES.contains(&hello.cipher.0) {
+                if !self.offered.contains(&hello.cipher.0) {
                     return Some(ProbeOutcome::Rejected(format!(
                         "the server chose suite {:#06x}, which was not offered",
                         hello.cipher.0
@@ -375,8 +456,8 @@ fn accepted(
     }
 }
 
-/// The ClientHello record offering exactly `version`.
-fn client_hello(sni: &str, version: Version, random: &[u8; 32]) -> Vec<u8> {
+/// The ClientHello record offering exactly `version` with `offer`.
+fn client_hello(sni: &str, version: Version, offer: Offer, random: &[u8; 32]) -> Vec<u8> {
     let mut extensions = Vec::new();
     let host = sni.trim_end_matches('.');
     if !host.is_empty() && host.parse::<std::net::IpAddr>().is_err() && host.len() < 256 {
@@ -388,14 +469,14 @@ fn client_hello(sni: &str, version: Version, random: &[u8; 32]) -> Vec<u8> {
         push_extension(&mut extensions, 0x0000, &body);
     }
     let mut groups = Vec::new();
-    push_u16_prefixed(&mut groups, &u16s(GROUPS));
+    push_u16_prefixed(&mut groups, &u16s(offer.groups));
     push_extension(&mut extensions, 0x000a, &groups);
     push_extension(&mut extensions, 0x000b, &[1, 0]); // ec_point_formats: uncompressed
     // Defined for TLS 1.2 but sent whatever the version: older servers ignore it, and
     // modern ones (rustls) refuse a hello without it before looking at the version, which
     // would hide their clearer protocol_version alert.
     let mut algorithms = Vec::new();
-    push_u16_prefixed(&mut algorithms, &u16s(SIGNATURE_ALGORITHMS));
+    push_u16_prefixed(&mut algorithms, &u16s(offer.signature_algorithms));
     push_extension(&mut extensions, 0x000d, &algorithms);
     push_extension(&mut extensions, 0x0017, &[]); // extended_master_secret
     push_extension(&mut extensions, 0xff01, &[0]); // renegotiation_info, initial
@@ -404,7 +485,7 @@ fn client_hello(sni: &str, version: Version, random: &[u8; 32]) -> Vec<u8> {
     hello.extend_from_slice(&version.wire().to_be_bytes());
     hello.extend_from_slice(random);
     hello.push(0); // no session id
-    push_u16_prefixed(&mut hello, &u16s(OFFERED_SUITES));
+    push_u16_prefixed(&mut hello, &u16s(offer.suites));
     hello.extend_from_slice(&[1, 0]); // compression: null only
     push_u16_prefixed(&mut hello, &extensions);
 
@@ -492,7 +573,7 @@ mod tests {
 
     #[test]
     fn the_client_hello_offers_one_version_and_parses_back() {
-        let record = client_hello("www.example.gov.tw", Version::Tls11, &[7; 32]);
+        let record = client_hello("www.example.gov.tw", Version::Tls11, Offer::BROAD, &[7; 32]);
         let (version, ciphers, exts) = parse_hello(&record);
         assert_eq!(version, 0x0302);
         assert_eq!(ciphers, OFFERED_SUITES);
@@ -507,8 +588,49 @@ mod tests {
     }
 
     #[test]
+    fn chromes_hello_offers_chromes_suites_in_chromes_order_and_no_cbc_sha384() {
+        let record = client_hello("cbc.gov.tw", Version::Tls12, Offer::CHROME, &[1; 32]);
+        let (version, ciphers, _) = parse_hello(&record);
+        assert_eq!(version, 0x0303);
+        assert_eq!(
+            ciphers,
+            [
+                0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013, 0xc014, 0x009c, 0x009d,
+                0x002f, 0x0035
+            ]
+        );
+        for cbc_sha2 in [0xc023, 0xc024, 0xc027, 0xc028, 0x003c, 0x003d] {
+            assert!(!ciphers.contains(&cbc_sha2), "{cbc_sha2:#06x}");
+        }
+        // The broad offer has them, so it can tell what such a server speaks.
+        assert!(OFFERED_SUITES.contains(&0xc028));
+    }
+
+    #[test]
+    fn a_suite_outside_the_offer_is_a_rejection() {
+        // ServerHello for TLS 1.2 choosing ECDHE-RSA-AES256-SHA384, which Chrome does not offer.
+        let mut body = vec![3, 3];
+        body.extend_from_slice(&[0; 32]);
+        body.extend_from_slice(&[0, 0xc0, 0x28, 0]);
+        let mut msg = vec![HANDSHAKE_SERVER_HELLO, 0, 0, body.len() as u8];
+        msg.extend_from_slice(&body);
+        let mut chrome = Reader::new(Version::Tls12, CHROME_TLS12_SUITES);
+        assert!(matches!(
+            chrome.record(RECORD_HANDSHAKE, &msg, Version::Tls12),
+            Some(ProbeOutcome::Rejected(_))
+        ));
+        let mut broad = Reader::new(Version::Tls12, OFFERED_SUITES);
+        assert_eq!(broad.record(RECORD_HANDSHAKE, &msg, Version::Tls12), None);
+    }
+
+    #[test]
     fn ip_hosts_get_no_sni() {
-        let (version, _, exts) = parse_hello(&client_hello("127.0.0.1", Version::Tls12, &[0; 32]));
+        let (version, _, exts) = parse_hello(&client_hello(
+            "127.0.0.1",
+            Version::Tls12,
+            Offer::BROAD,
+            &[0; 32],
+        ));
         assert_eq!(version, 0x0303);
         assert!(exts.contains(&0x000d));
         assert!(!exts.contains(&0x0000));
@@ -522,7 +644,7 @@ mod tests {
         body.extend_from_slice(&[0, 0x00, 0x2f, 0]);
         let mut msg = vec![HANDSHAKE_SERVER_HELLO, 0, 0, body.len() as u8];
         msg.extend_from_slice(&body);
-        let mut reader = Reader::new(Version::Tls10);
+        let mut reader = Reader::new(Version::Tls10, OFFERED_SUITES);
         let outcome = reader.record(RECORD_HANDSHAKE, &msg, Version::Tls11);
         assert_eq!(
             outcome,
@@ -531,7 +653,7 @@ mod tests {
             ))
         );
         // The same hello split over two records, for TLS 1.2, is accepted once done.
-        let mut reader = Reader::new(Version::Tls10);
+        let mut reader = Reader::new(Version::Tls10, OFFERED_SUITES);
         assert_eq!(
             reader.record(RECORD_HANDSHAKE, &msg[..10], Version::Tls12),
             None
@@ -555,12 +677,12 @@ mod tests {
 
     #[test]
     fn alerts_are_named_and_huge_lengths_are_not_trusted() {
-        let mut reader = Reader::new(Version::Tls10);
+        let mut reader = Reader::new(Version::Tls10, OFFERED_SUITES);
         assert_eq!(
             reader.record(RECORD_ALERT, &[2, 70], Version::Tls10),
             Some(ProbeOutcome::Rejected("alert: protocol_version".into()))
         );
-        let mut reader = Reader::new(Version::Tls10);
+        let mut reader = Reader::new(Version::Tls10, OFFERED_SUITES);
         let outcome = reader.record(RECORD_HANDSHAKE, &[2, 0xff, 0xff, 0xff], Version::Tls12);
         assert!(
             matches!(outcome, Some(ProbeOutcome::NoAnswer(_))),

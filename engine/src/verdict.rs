@@ -32,9 +32,11 @@ pub enum Reach {
     LegacyOnly { versions: Vec<Version> },
     /// rustls completed TLS 1.2 or 1.3.
     Tls,
-    /// rustls failed but the server accepts TLS 1.2 with a suite rustls does not speak (a
-    /// browser still shows the padlock): the chain was judged, the HTTP response not checked.
-    ProbeOnly { cipher: String },
+    /// rustls failed but the server accepts Chrome's TLS 1.2 offer (Chrome still shows the
+    /// padlock if the chain is good): the chain the probe saw was judged, the HTTP response
+    /// not checked. `cipher` is the suite chosen, `rustls` why rustls failed (a suite it
+    /// lacks, or a chain it refuses, such as an RSA key under 2048 bits).
+    ProbeOnly { cipher: String, rustls: String },
 }
 
 /// The HTTP response over the endpoint's connection.
@@ -80,7 +82,22 @@ impl Endpoint {
         }
     }
 
-    /// `https_ok` for this endpoint.
+    /// Whether the TLS side earns the padlock: a handshake a browser completes (by rustls,
+    /// or by the probe with Chrome's offer) and a chain it trusts for the host.
+    pub fn secure(&self) -> bool {
+        self.chain.as_ref().is_some_and(|c| c.trusted)
+            && matches!(self.reach, Reach::Tls | Reach::ProbeOnly { .. })
+    }
+
+    /// The host of [`Endpoint::url`].
+    fn host(&self) -> Option<String> {
+        url::Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+    }
+
+    /// `https_ok` for this endpoint alone, when its redirects were not walked: a secure TLS
+    /// side and a response that does not send the visitor back to http.
     pub fn ok(&self) -> bool {
         let trusted = self.chain.as_ref().is_some_and(|c| c.trusted);
         let response_ok = match (&self.reach, &self.response) {
@@ -100,10 +117,14 @@ pub struct Observations {
     pub dns: Option<Dns>,
     /// The site's https endpoint.
     pub https: Option<Endpoint>,
+    /// The walk from `https://HOST/PATH` to the page a browser shows (`None`: not made, e.g.
+    /// cut short; `https_ok` then rests on the endpoint's own response).
+    pub https_walk: Option<Outcome>,
     /// The walk from `http://`.
     pub walk: Option<Outcome>,
-    /// The https endpoint the walk ended on, when it is another host than the site's.
-    pub final_endpoint: Option<Endpoint>,
+    /// The https endpoints of other hosts either walk passed through or ended on, one per
+    /// host, judged from the first request to each.
+    pub others: Vec<Endpoint>,
     /// Mixed content on the final https page.
     pub mixed: Option<MixedContent>,
     /// The site timeout cut the scan short after this long.
@@ -114,17 +135,15 @@ impl Observations {
     /// The same observations as the other browser sees them: every chain judged by the other
     /// trust profile (everything else a browser sees alike).
     pub fn as_other_browser(&self) -> Observations {
-        let swap = |e: &Option<Endpoint>| {
-            e.clone().map(|mut e| {
-                if e.other_chain.is_some() {
-                    std::mem::swap(&mut e.chain, &mut e.other_chain);
-                }
-                e
-            })
+        let swap = |mut e: Endpoint| {
+            if e.other_chain.is_some() {
+                std::mem::swap(&mut e.chain, &mut e.other_chain);
+            }
+            e
         };
         Observations {
-            https: swap(&self.https),
-            final_endpoint: swap(&self.final_endpoint),
+            https: self.https.clone().map(swap),
+            others: self.others.iter().cloned().map(swap).collect(),
             ..self.clone()
         }
     }
@@ -194,16 +213,22 @@ pub fn judge(o: &Observations) -> Verdict {
     }
     if o.dns == Some(Dns::Resolved) {
         if let Some(endpoint) = &o.https {
-            v.https_ok = endpoint.ok();
             endpoint_findings(endpoint, "", &mut findings);
             if let Response::Received { hsts, .. } = &endpoint.response
                 && let Some(f) = hsts_finding(&endpoint.url, hsts.as_deref())
             {
                 findings.push(f);
             }
+            v.https_ok = match &o.https_walk {
+                Some(walk) => {
+                    let loads = https_part(o, walk, 0, &endpoint.url, &mut findings);
+                    endpoint.secure() && loads
+                }
+                None => endpoint.ok(),
+            };
         }
         if let Some(walk) = &o.walk {
-            v.forced_https = walk_findings(o, walk, &mut findings);
+            v.forced_https = walk_findings(o, walk, v.https_ok, &mut findings);
         }
         if let Some(mixed) = &o.mixed {
             mixed_findings(mixed, &mut findings);
@@ -218,6 +243,9 @@ pub fn judge(o: &Observations) -> Verdict {
             ),
         ));
     }
+    // Two walks through the same host report its flaws once.
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| seen.insert((f.code, f.detail.clone())));
     v.findings = findings;
     v
 }
@@ -411,13 +439,74 @@ fn hsts_finding(url: &str, value: Option<&str>) -> Option<Finding> {
     }
 }
 
-/// The walk's findings; returns `forced_https`.
-fn walk_findings(o: &Observations, walk: &Outcome, out: &mut Vec<Finding>) -> bool {
+/// The walk's findings; returns `forced_https`. `https_ok` is the site's own verdict, which
+/// the walk inherits when it reaches the site's https URL (that part is reported once, by
+/// the https side).
+fn walk_findings(o: &Observations, walk: &Outcome, https_ok: bool, out: &mut Vec<Finding>) -> bool {
     let start = walk
         .hops
         .first()
         .map_or_else(|| format!("http://{}/", o.host), |h| h.url.clone());
-    let mut forced = false;
+    // Where the walk first reaches https: the rest must load as the https side must.
+    let first_https = walk
+        .hops
+        .iter()
+        .position(|h| h.url.starts_with("https:"))
+        .or_else(|| (end_is_fetched_https(&walk.end)).then_some(walk.hops.len()));
+    let forced = match first_https {
+        Some(k) => {
+            let site_https = o.https.as_ref().map(|e| e.url.as_str());
+            let url = walk
+                .hops
+                .get(k)
+                .map_or_else(|| walk.end.url().as_str(), |h| h.url.as_str());
+            if Some(url) == site_https && o.https_walk.is_none() {
+                // The site's own endpoint, whose redirects were not walked (cut short): its
+                // verdict, and what this walk saw after it.
+                let rest = https_part(o, walk, k, &start, out);
+                https_ok && rest
+            } else if Some(url) == site_https {
+                // The site's own https walk, already judged; only this walk's shorter hop
+                // limit can end it differently.
+                let https_looped = o
+                    .https_walk
+                    .as_ref()
+                    .is_some_and(|w| matches!(w.end, End::Loop { .. }));
+                if let End::Loop { url, .. } = &walk.end
+                    && !https_looped
+                {
+                    out.push(loop_finding(&start, url, false, walk.hops.len()));
+                    false
+                } else {
+                    https_ok
+                }
+            } else {
+                https_part(o, walk, k, &start, out)
+            }
+        }
+        None => {
+            http_part_findings(walk, &start, out);
+            false
+        }
+    };
+    if forced && walk.upgraded_by == Some(HopKind::MetaRefresh) {
+        out.push(Finding::new(
+            Code::RedirectMetaRefresh,
+            format!(
+                "{start} reaches https only through a <meta http-equiv=refresh>; a 301 redirect is faster and also works for clients that do not read HTML"
+            ),
+        ));
+    }
+    forced
+}
+
+/// Whether the walk ended on an https URL it requested (its last hop).
+fn end_is_fetched_https(end: &End) -> bool {
+    matches!(end, End::Reached { url, .. } | End::Failed { url, .. } if url.scheme() == "https")
+}
+
+/// The findings of a walk from `http://` that never reached https.
+fn http_part_findings(walk: &Outcome, start: &str, out: &mut Vec<Finding>) {
     match &walk.end {
         End::Failed { url, error } if walk.hops.len() <= 1 => {
             let mut f = fetch_finding(url.as_str(), error, false);
@@ -429,48 +518,17 @@ fn walk_findings(o: &Observations, walk: &Outcome, out: &mut Vec<Finding>) -> bo
             out.push(f);
         }
         End::Failed { url, error } => {
-            let same_as_site = url.scheme() == "https" && url.host_str() == Some(o.host.as_str());
-            let probe_only = o
-                .https
-                .as_ref()
-                .is_some_and(|e| matches!(e.reach, Reach::ProbeOnly { .. }));
-            if same_as_site && probe_only {
-                // The redirect reaches an endpoint only the probe could talk to: a browser
-                // shows the padlock there, and the scanner could not look further.
-                forced = o.https.as_ref().is_some_and(Endpoint::ok) && walk.downgrade.is_none();
-            } else if let Some(e) = o
-                .final_endpoint
-                .as_ref()
-                .filter(|e| !same_as_site && e.url == url.as_str())
-            {
-                // Another host whose handshake rustls refused, examined with the probe.
-                if e.ok() {
-                    forced = walk.downgrade.is_none();
-                } else {
-                    endpoint_findings(e, &format!("the redirect target {url}: "), out);
-                }
-            } else if !same_as_site {
-                // (The site's own https endpoint failing is already reported.)
-                let mut f = fetch_finding(url.as_str(), error, url.scheme() == "https");
-                if url.scheme() == "http" && f.code == Code::HttpUnreachable {
-                    f.code = Code::NoHttpsRedirect;
-                    f.severity = f.code.severity();
-                }
-                f.detail = format!("the redirects from {start} break at {url}: {}", f.detail);
-                out.push(f);
+            let mut f = fetch_finding(url.as_str(), error, false);
+            if f.code == Code::HttpUnreachable {
+                f.code = Code::NoHttpsRedirect;
+                f.severity = f.code.severity();
             }
+            f.detail = format!("the redirects from {start} break at {url}: {}", f.detail);
+            out.push(f);
         }
-        End::Loop { url, repeated } => out.push(Finding::new(
-            Code::RedirectLoop,
-            if *repeated {
-                format!("the redirects from {start} come back to {url} and never end")
-            } else {
-                format!(
-                    "the redirects from {start} go past {} hops (next: {url})",
-                    walk.hops.len() - 1
-                )
-            },
-        )),
+        End::Loop { url, repeated } => {
+            out.push(loop_finding(start, url, *repeated, walk.hops.len()));
+        }
         End::BadLocation {
             url,
             location,
@@ -479,9 +537,7 @@ fn walk_findings(o: &Observations, walk: &Outcome, out: &mut Vec<Finding>) -> bo
             Code::NoHttpsRedirect,
             format!("{url} redirects to {location:?}, which a browser cannot follow ({reason})"),
         )),
-        // Sent back to http after reaching https: the downgrade below says it.
-        End::Reached { url, .. } if url.scheme() == "http" && walk.downgrade.is_some() => {}
-        End::Reached { url, status } if url.scheme() == "http" => {
+        End::Reached { url, status } => {
             let detail = if walk.hops.len() <= 1 {
                 format!("{start} answers {status} without sending the visitor to https")
             } else {
@@ -489,48 +545,127 @@ fn walk_findings(o: &Observations, walk: &Outcome, out: &mut Vec<Finding>) -> bo
             };
             out.push(Finding::new(Code::NoHttpsRedirect, detail));
         }
-        End::Reached { url, .. } => {
-            let same_as_site = url.host_str() == Some(o.host.as_str());
-            let target_ok = if same_as_site {
-                o.https.as_ref().is_some_and(Endpoint::ok)
-            } else {
-                match &o.final_endpoint {
-                    Some(e) => {
-                        if !e.ok() {
-                            let prefix = format!("the redirect target {url}: ");
-                            endpoint_findings(e, &prefix, out);
-                        }
-                        e.ok()
-                    }
-                    None => false,
+    }
+}
+
+fn loop_finding(start: &str, url: &url::Url, repeated: bool, hops: usize) -> Finding {
+    Finding::new(
+        Code::RedirectLoop,
+        if repeated {
+            format!(
+                "the redirects from {start} come back to {url} and never end (browsers give up with ERR_TOO_MANY_REDIRECTS)"
+            )
+        } else {
+            format!(
+                "the redirects from {start} go past {} hops (next: {url}); browsers give up with ERR_TOO_MANY_REDIRECTS",
+                hops.saturating_sub(1)
+            )
+        },
+    )
+}
+
+/// Judge the part of `walk` from hop `from` on, which starts on https, as a browser loads
+/// it: every https hop on a host whose TLS side is secure, no step back to http, and an end
+/// that is a page (any status). Returns whether it loads with the padlock; reports what
+/// stops it, except the site's own endpoint flaws (reported by [`endpoint_findings`]).
+fn https_part(
+    o: &Observations,
+    walk: &Outcome,
+    from: usize,
+    start: &str,
+    out: &mut Vec<Finding>,
+) -> bool {
+    let site = o.https.as_ref();
+    let endpoint_of = |host: &str| -> Option<&Endpoint> {
+        if host == o.host {
+            site
+        } else {
+            o.others.iter().find(|e| e.host().as_deref() == Some(host))
+        }
+    };
+    // Every https host on the way must be secure.
+    let mut hosts: Vec<String> = walk.hops[from.min(walk.hops.len())..]
+        .iter()
+        .filter_map(|h| url::Url::parse(&h.url).ok())
+        .chain(end_is_fetched_https(&walk.end).then(|| walk.end.url().clone()))
+        .filter(|u| u.scheme() == "https")
+        .filter_map(|u| u.host_str().map(str::to_owned))
+        .collect();
+    hosts.dedup();
+    let mut secure = true;
+    for host in &hosts {
+        match endpoint_of(host) {
+            Some(e) if e.secure() => {}
+            Some(e) => {
+                secure = false;
+                if host != &o.host {
+                    endpoint_findings(e, &format!("the redirect target {}: ", e.url), out);
                 }
-            };
-            forced = target_ok && walk.downgrade.is_none();
+            }
+            // Not judged (the site timed out): not secure, and the timeout says why.
+            None => secure = false,
         }
     }
-    if let Some((from, to)) = &walk.downgrade {
+    let mut loads = secure;
+    match &walk.end {
+        End::Reached { .. } => {}
+        End::Failed { url, error } => {
+            let host = url.host_str().unwrap_or_default();
+            let endpoint = (url.scheme() == "https")
+                .then(|| endpoint_of(host))
+                .flatten();
+            match endpoint {
+                // A handshake only the probe completed: a browser goes on, the scanner
+                // cannot look further.
+                Some(e) if matches!(e.reach, Reach::ProbeOnly { .. }) => {}
+                // The endpoint's own flaws are reported with it.
+                Some(e) if e.reach != Reach::Tls || site.is_some_and(|s| s.url == url.as_str()) => {
+                    loads = false;
+                }
+                _ => {
+                    loads = false;
+                    if walk.downgrade.is_none() {
+                        let mut f = fetch_finding(url.as_str(), error, url.scheme() == "https");
+                        f.detail =
+                            format!("the redirects from {start} break at {url}: {}", f.detail);
+                        out.push(f);
+                    }
+                }
+            }
+        }
+        End::Loop { url, repeated } => {
+            loads = false;
+            out.push(loop_finding(start, url, *repeated, walk.hops.len()));
+        }
+        End::BadLocation {
+            url,
+            location,
+            reason,
+        } => {
+            loads = false;
+            out.push(Finding::new(
+                Code::HttpsUnreachable,
+                format!(
+                    "{url} redirects to {location:?}, which a browser cannot follow ({reason}): the page never loads"
+                ),
+            ));
+        }
+    }
+    if let Some((from_url, to)) = &walk.downgrade {
+        loads = false;
         // The site's own https endpoint sending the visitor back is already reported.
-        let already = o.https.as_ref().is_some_and(|e| {
-            e.url == from.as_str()
+        let already = site.is_some_and(|e| {
+            e.url == from_url.as_str()
                 && matches!(&e.response, Response::Received { location, .. } if is_http(location.as_deref()))
         });
         if !already {
             out.push(Finding::new(
                 Code::RedirectDowngrade,
-                format!("on the way from {start}, {from} sends the visitor back to {to}"),
+                format!("on the way from {start}, {from_url} sends the visitor back to {to}"),
             ));
         }
-        forced = false;
     }
-    if forced && walk.upgraded_by == Some(HopKind::MetaRefresh) {
-        out.push(Finding::new(
-            Code::RedirectMetaRefresh,
-            format!(
-                "{start} reaches https only through a <meta http-equiv=refresh>; a 301 redirect is faster and also works for clients that do not read HTML"
-            ),
-        ));
-    }
-    forced
+    loads
 }
 
 fn sample_list(s: &Samples) -> String {
@@ -543,6 +678,10 @@ fn sample_list(s: &Samples) -> String {
 }
 
 fn mixed_findings(m: &MixedContent, out: &mut Vec<Finding>) {
+    if m.upgrade_insecure_requests.is_some() {
+        // Chrome fetches every http:// reference of the page over https: no mixed content.
+        return;
+    }
     let cut = if m.truncated {
         " (the page was read only up to the size cap)"
     } else {
@@ -648,6 +787,18 @@ mod tests {
         }
     }
 
+    /// An endpoint only the probe completed a handshake with, with a good chain.
+    fn probe_only() -> Endpoint {
+        endpoint(
+            Reach::ProbeOnly {
+                cipher: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA".into(),
+                rustls: "no shared suite".into(),
+            },
+            good_chain(),
+            Response::NotChecked,
+        )
+    }
+
     fn good_endpoint() -> Endpoint {
         endpoint(Reach::Tls, good_chain(), received(200, None, Some(YEAR)))
     }
@@ -658,7 +809,7 @@ mod tests {
         let mut hops = Vec::new();
         let mut downgrade = None;
         let mut upgraded_by = None;
-        let mut reached = false;
+        let mut reached = urls.first().is_some_and(|u| u.starts_with("https:"));
         for (i, u) in urls.iter().enumerate() {
             let next = urls.get(i + 1);
             hops.push(Hop {
@@ -720,7 +871,8 @@ mod tests {
             dns: Some(Dns::Resolved),
             https: Some(https),
             walk: Some(walk),
-            final_endpoint: None,
+            https_walk: None,
+            others: Vec::new(),
             mixed: None,
             timed_out: None,
         }
@@ -924,30 +1076,28 @@ mod tests {
             ),
             (
                 "TLS 1.2 with a suite only the probe speaks: adopted",
-                obs(
-                    endpoint(
-                        Reach::ProbeOnly {
-                            cipher: "TLS_RSA_WITH_AES_128_CBC_SHA".into(),
-                        },
-                        good_chain(),
-                        Response::NotChecked,
-                    ),
-                    forced_walk(),
-                ),
+                obs(probe_only(), forced_walk()),
                 true,
                 true,
                 vec![],
             ),
             (
+                "rustls refused an RSA-1024 key the probe saw: the key is the finding, not the handshake",
+                obs(
+                    Endpoint {
+                        chain: chain_with(CertWeakKey),
+                        ..probe_only()
+                    },
+                    forced_walk(),
+                ),
+                false,
+                false,
+                vec![CertWeakKey],
+            ),
+            (
                 "redirect to an endpoint only the probe speaks: forced",
                 obs(
-                    endpoint(
-                        Reach::ProbeOnly {
-                            cipher: "TLS_RSA_WITH_AES_128_CBC_SHA".into(),
-                        },
-                        good_chain(),
-                        Response::NotChecked,
-                    ),
+                    probe_only(),
                     ended(
                         End::Failed {
                             url: url("https://a.gov.tw/"),
@@ -963,16 +1113,10 @@ mod tests {
             (
                 "redirect to another host only the probe speaks: forced",
                 Observations {
-                    final_endpoint: Some(Endpoint {
+                    others: vec![Endpoint {
                         url: "https://www.a.gov.tw/".into(),
-                        ..endpoint(
-                            Reach::ProbeOnly {
-                                cipher: "TLS_RSA_WITH_AES_128_CBC_SHA".into(),
-                            },
-                            good_chain(),
-                            Response::NotChecked,
-                        )
-                    }),
+                        ..probe_only()
+                    }],
                     ..obs(
                         good_endpoint(),
                         ended(
@@ -991,7 +1135,7 @@ mod tests {
             (
                 "redirect to another host that speaks only TLS 1.0",
                 Observations {
-                    final_endpoint: Some(Endpoint {
+                    others: vec![Endpoint {
                         url: "https://www.a.gov.tw/".into(),
                         ..endpoint(
                             Reach::LegacyOnly {
@@ -1000,7 +1144,7 @@ mod tests {
                             None,
                             Response::NotChecked,
                         )
-                    }),
+                    }],
                     ..obs(
                         good_endpoint(),
                         ended(
@@ -1077,6 +1221,246 @@ mod tests {
         }
     }
 
+    /// `obs` with the site's https walk.
+    fn obs_https(https: Endpoint, https_walk: Outcome, walk: Outcome) -> Observations {
+        Observations {
+            https_walk: Some(https_walk),
+            ..obs(https, walk)
+        }
+    }
+
+    fn codes_of(v: &Verdict) -> Vec<Code> {
+        v.findings.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn the_https_side_must_end_at_a_page_as_in_chrome() {
+        use Code::*;
+        let redirecting = endpoint(
+            Reach::Tls,
+            good_chain(),
+            received(301, Some("https://a.gov.tw/"), Some(YEAR)),
+        );
+        let site_loop = Outcome {
+            end: End::Loop {
+                url: url("https://a.gov.tw/"),
+                repeated: true,
+            },
+            ..walk(&["https://a.gov.tw/"], HopKind::Http)
+        };
+        let mut www = good_endpoint();
+        www.url = "https://www.a.gov.tw/".into();
+        let mut www_expired = www.clone();
+        www_expired.chain = chain_with(CertExpired);
+        let to_www = || {
+            walk(
+                &["https://a.gov.tw/", "https://www.a.gov.tw/"],
+                HopKind::Http,
+            )
+        };
+        let http_to_site = || walk(&["http://a.gov.tw/", "https://a.gov.tw/"], HopKind::Http);
+        let long: Vec<String> = (0..=20).map(|i| format!("https://a.gov.tw/{i}")).collect();
+        let long: Vec<&str> = long.iter().map(String::as_str).collect();
+        let past_limit = Outcome {
+            end: End::Loop {
+                url: url("https://a.gov.tw/21"),
+                repeated: false,
+            },
+            ..walk(&long, HopKind::Http)
+        };
+        let cases: Vec<(&str, Observations, bool, bool, Vec<Code>)> = vec![
+            (
+                "https redirects to itself forever: not adopted, loop said once",
+                obs_https(redirecting.clone(), site_loop, http_to_site()),
+                false,
+                false,
+                vec![RedirectLoop],
+            ),
+            (
+                "more than 20 https redirects",
+                obs_https(redirecting.clone(), past_limit, http_to_site()),
+                false,
+                false,
+                vec![RedirectLoop],
+            ),
+            (
+                "https redirects to a host with a good certificate",
+                Observations {
+                    others: vec![www.clone()],
+                    ..obs_https(redirecting.clone(), to_www(), http_to_site())
+                },
+                true,
+                true,
+                vec![],
+            ),
+            (
+                "https redirects to a host with an expired certificate: its finding, once",
+                Observations {
+                    others: vec![www_expired.clone()],
+                    ..obs_https(redirecting.clone(), to_www(), http_to_site())
+                },
+                false,
+                false,
+                vec![CertExpired],
+            ),
+            (
+                "https redirects back to http",
+                obs_https(
+                    endpoint(
+                        Reach::Tls,
+                        good_chain(),
+                        received(301, Some("http://a.gov.tw/plain"), Some(YEAR)),
+                    ),
+                    walk(
+                        &["https://a.gov.tw/", "http://a.gov.tw/plain"],
+                        HopKind::Http,
+                    ),
+                    http_to_site(),
+                ),
+                false,
+                false,
+                vec![RedirectDowngrade],
+            ),
+            (
+                "https redirects to a hop that does not answer",
+                obs_https(
+                    redirecting.clone(),
+                    Outcome {
+                        end: End::Failed {
+                            url: url("https://a.gov.tw/home"),
+                            error: FetchError::ResponseTimeout(Duration::from_secs(10)),
+                        },
+                        ..walk(
+                            &["https://a.gov.tw/", "https://a.gov.tw/home"],
+                            HopKind::Http,
+                        )
+                    },
+                    http_to_site(),
+                ),
+                false,
+                false,
+                vec![Timeout],
+            ),
+            (
+                "an endpoint only the probe speaks: the walk stops there, adopted",
+                obs_https(
+                    probe_only(),
+                    ended(
+                        End::Failed {
+                            url: url("https://a.gov.tw/"),
+                            error: FetchError::Tls("no shared suite".into()),
+                        },
+                        0,
+                    ),
+                    http_to_site(),
+                ),
+                true,
+                true,
+                vec![],
+            ),
+            (
+                "the http walk reaches another host whose https walk loops",
+                Observations {
+                    others: vec![www.clone()],
+                    ..obs_https(
+                        good_endpoint(),
+                        walk(&["https://a.gov.tw/"], HopKind::Http),
+                        Outcome {
+                            end: End::Loop {
+                                url: url("https://www.a.gov.tw/"),
+                                repeated: true,
+                            },
+                            ..walk(
+                                &["http://a.gov.tw/", "https://www.a.gov.tw/"],
+                                HopKind::Http,
+                            )
+                        },
+                    )
+                },
+                true,
+                false,
+                vec![RedirectLoop],
+            ),
+        ];
+        for (name, o, https_ok, forced, codes) in cases {
+            let v = judge(&o);
+            assert_eq!(
+                (v.https_ok, v.forced_https, codes_of(&v)),
+                (https_ok, forced, codes),
+                "{name}: {:#?}",
+                v.findings
+            );
+        }
+    }
+
+    #[test]
+    fn a_redirect_target_with_a_bad_certificate_is_named_in_the_finding() {
+        let mut bad = good_endpoint();
+        bad.url = "https://www.a.gov.tw/".into();
+        bad.chain = chain_with(Code::CertHostnameMismatch);
+        let o = Observations {
+            others: vec![bad],
+            ..obs_https(
+                endpoint(
+                    Reach::Tls,
+                    good_chain(),
+                    received(302, Some("https://www.a.gov.tw/"), Some(YEAR)),
+                ),
+                walk(
+                    &["https://a.gov.tw/", "https://www.a.gov.tw/"],
+                    HopKind::Http,
+                ),
+                walk(
+                    &[
+                        "http://a.gov.tw/",
+                        "https://a.gov.tw/",
+                        "https://www.a.gov.tw/",
+                    ],
+                    HopKind::Http,
+                ),
+            )
+        };
+        let v = judge(&o);
+        assert!(!v.https_ok && !v.forced_https);
+        assert_eq!(codes_of(&v), vec![Code::CertHostnameMismatch]);
+        assert!(
+            v.findings[0]
+                .detail
+                .starts_with("the redirect target https://www.a.gov.tw/: "),
+            "{}",
+            v.findings[0].detail
+        );
+    }
+
+    #[test]
+    fn upgrade_insecure_requests_leaves_no_mixed_content() {
+        let mut o = obs(good_endpoint(), forced_walk());
+        let one = Samples {
+            count: 1,
+            samples: vec![],
+        };
+        o.mixed = Some(MixedContent {
+            page: "https://a.gov.tw/".into(),
+            active: one.clone(),
+            passive: one.clone(),
+            forms: one,
+            upgrade_insecure_requests: Some("Content-Security-Policy header".into()),
+            ..Default::default()
+        });
+        let v = judge(&o);
+        assert!(v.https_ok && v.forced_https);
+        assert_eq!(codes_of(&v), vec![]);
+        o.mixed.as_mut().unwrap().upgrade_insecure_requests = None;
+        assert_eq!(
+            codes_of(&judge(&o)),
+            vec![
+                Code::MixedContentActive,
+                Code::MixedContentPassive,
+                Code::InsecureForm
+            ]
+        );
+    }
+
     #[test]
     fn legacy_support_beside_tls12_is_a_warning_only() {
         let mut e = good_endpoint();
@@ -1105,7 +1489,8 @@ mod tests {
                 dns: Some(Dns::Failed(e)),
                 https: None,
                 walk: None,
-                final_endpoint: None,
+                https_walk: None,
+                others: Vec::new(),
                 mixed: None,
                 timed_out: None,
             };
@@ -1124,7 +1509,8 @@ mod tests {
             dns: Some(Dns::Refused(refused)),
             https: None,
             walk: None,
-            final_endpoint: None,
+            https_walk: None,
+            others: Vec::new(),
             mixed: None,
             timed_out: None,
         };
@@ -1144,11 +1530,11 @@ mod tests {
         assert!(!judge(&o).forced_https);
         let mut other = good_endpoint();
         other.url = "https://www.a.gov.tw/".into();
-        o.final_endpoint = Some(other.clone());
+        o.others = vec![other.clone()];
         let v = judge(&o);
         assert!(v.forced_https, "{:?}", v.findings);
         other.chain = chain_with(Code::CertHostnameMismatch);
-        o.final_endpoint = Some(other);
+        o.others = vec![other];
         let v = judge(&o);
         assert!(!v.forced_https);
         let f = v
@@ -1189,6 +1575,7 @@ mod tests {
                 count: 1,
                 samples: vec![sample("http://a.gov.tw/post", "form action", None)],
             },
+            upgrade_insecure_requests: None,
         };
         let mut o = obs(good_endpoint(), forced_walk());
         o.mixed = Some(mixed);

@@ -398,7 +398,11 @@ async fn a_valid_forced_site_is_adopted_with_one_handshake() {
             Some(redirect(301, "https://good.gov.test/")),
             Some(Https::Serve(
                 vec!["good.gov.test"],
-                page("<html><body>ok</body></html>", &[HSTS_YEAR, HTML]),
+                // The page names its icon, so Chrome asks for no implicit /favicon.ico.
+                page(
+                    "<html><head><link rel=icon href=/i.png></head><body>ok</body></html>",
+                    &[HSTS_YEAR, HTML],
+                ),
             )),
         )
         .await;
@@ -406,7 +410,7 @@ async fn a_valid_forced_site_is_adopted_with_one_handshake() {
     assert_eq!(codes(&r), vec![], "{:#?}", r.findings);
     assert!(r.https_ok && r.forced_https);
     assert_eq!(r.addresses, vec![ip.to_string()]);
-    assert_eq!(r.trust_store, "mozilla+ca-file");
+    assert_eq!(r.trust_store, "chrome+ca-file");
     let https = r.https.as_ref().unwrap();
     assert_eq!(https.protocol.as_deref(), Some("TLSv1.3"));
     assert_eq!(https.status, Some(200));
@@ -943,4 +947,228 @@ async fn dns_lookups_in_flight_are_bounded() {
         "{most} queries were outstanding at once; the limit is 3 lookups"
     );
     responder.abort();
+}
+
+/// `/` → `/1` → … → `/n` (a page): `n` https redirects.
+fn https_chain(host: &str, n: usize) -> Handler {
+    let host = host.to_owned();
+    Arc::new(move |path| {
+        let i: usize = path.trim_start_matches('/').parse().unwrap_or(0);
+        if i < n {
+            Reply {
+                status: 302,
+                headers: vec![
+                    ("Location", format!("https://{host}/{}", i + 1)),
+                    ("Strict-Transport-Security", "max-age=31536000".into()),
+                ],
+                body: Vec::new(),
+            }
+        } else {
+            Reply {
+                status: 200,
+                headers: vec![
+                    ("Strict-Transport-Security", "max-age=31536000".into()),
+                    ("Content-Type", "text/html".into()),
+                ],
+                body: b"<link rel=icon href=/i.png><p>end</p>".to_vec(),
+            }
+        }
+    })
+}
+
+#[tokio::test]
+async fn the_https_side_must_reach_a_page_as_chrome_does() {
+    let mut lab = Lab::new(20).await;
+    let to_https = |host: &str| Some(redirect(301, &format!("https://{host}/")));
+    let hsts_redirect = |to: &str| {
+        let to = to.to_owned();
+        Arc::new(move |_: &str| Reply {
+            status: 301,
+            headers: vec![
+                ("Location", to.clone()),
+                ("Strict-Transport-Security", "max-age=31536000".into()),
+            ],
+            body: Vec::new(),
+        }) as Handler
+    };
+    lab.site(
+        "self-loop.gov.test",
+        to_https("self-loop.gov.test"),
+        Some(Https::Serve(
+            vec!["self-loop.gov.test"],
+            hsts_redirect("https://self-loop.gov.test/"),
+        )),
+    )
+    .await;
+    lab.site(
+        "bad-hop.gov.test",
+        to_https("bad-hop.gov.test"),
+        Some(Https::Serve(
+            vec!["bad-hop.gov.test"],
+            hsts_redirect("https://mismatch.gov.test/"),
+        )),
+    )
+    .await;
+    lab.site(
+        "mismatch.gov.test",
+        None,
+        Some(Https::Serve(
+            vec!["someone-else.gov.test"],
+            page("<p>x</p>", &[HSTS_YEAR, HTML]),
+        )),
+    )
+    .await;
+    lab.site(
+        "twenty.gov.test",
+        to_https("twenty.gov.test"),
+        Some(Https::Serve(
+            vec!["twenty.gov.test"],
+            https_chain("twenty.gov.test", 20),
+        )),
+    )
+    .await;
+    lab.site(
+        "twentyone.gov.test",
+        to_https("twentyone.gov.test"),
+        Some(Https::Serve(
+            vec!["twentyone.gov.test"],
+            https_chain("twentyone.gov.test", 21),
+        )),
+    )
+    .await;
+    let engine = lab.engine();
+
+    // Regression: an https endpoint redirecting to itself forever was called adopted.
+    let r = scan(&engine, "self-loop.gov.test").await;
+    assert_eq!(codes(&r), vec![Code::RedirectLoop], "{:#?}", r.findings);
+    assert!(!r.https_ok && !r.forced_https);
+
+    let r = scan(&engine, "bad-hop.gov.test").await;
+    assert_eq!(
+        codes(&r),
+        vec![Code::CertHostnameMismatch],
+        "{:#?}",
+        r.findings
+    );
+    assert!(!r.https_ok && !r.forced_https);
+    assert!(
+        r.findings[0]
+            .detail
+            .starts_with("the redirect target https://mismatch.gov.test/"),
+        "{}",
+        r.findings[0].detail
+    );
+
+    // Chrome follows 20 redirects and gives up on the 21st.
+    let r = scan(&engine, "twenty.gov.test").await;
+    assert!(r.https_ok, "{:#?}", r.findings);
+    // The walk from http:// has its own, shorter limit (CHECKS.md: 10 hops).
+    assert_eq!(codes(&r), vec![Code::RedirectLoop], "{:#?}", r.findings);
+    assert!(!r.forced_https);
+    assert!(r.findings[0].detail.contains("past 10 hops"));
+    let r = scan(&engine, "twentyone.gov.test").await;
+    assert_eq!(codes(&r), vec![Code::RedirectLoop], "{:#?}", r.findings);
+    assert!(!r.https_ok && !r.forced_https);
+}
+
+#[tokio::test]
+async fn csp_upgrades_and_the_implicit_favicon_are_judged_as_chrome_does() {
+    let mut lab = Lab::new(21).await;
+    let mixed_page = "<script src=http://{h}/app.js></script><img src=http://{h}/logo.png>";
+    let favicon_to_http = |host: &str, page_html: &str, headers: &[(&'static str, &str)]| {
+        routes(&[
+            ("/", page(&page_html.replace("{h}", host), headers)),
+            (
+                "/favicon.ico",
+                redirect(301, &format!("http://{host}/favicon.ico")),
+            ),
+            ("/app.js", page("1", &[])),
+            ("/logo.png", page("png", &[])),
+        ])
+    };
+    for (host, html, headers) in [
+        (
+            "csp-header.gov.test",
+            mixed_page,
+            vec![
+                HSTS_YEAR,
+                HTML,
+                ("Content-Security-Policy", "upgrade-insecure-requests"),
+            ],
+        ),
+        (
+            "csp-report-only.gov.test",
+            mixed_page,
+            vec![
+                HSTS_YEAR,
+                HTML,
+                (
+                    "Content-Security-Policy-Report-Only",
+                    "upgrade-insecure-requests",
+                ),
+            ],
+        ),
+        (
+            "favicon.gov.test",
+            "<p>no icon named</p>",
+            vec![HSTS_YEAR, HTML],
+        ),
+        (
+            "icon-named.gov.test",
+            "<link rel='shortcut icon' href=/i.png><p>icon</p>",
+            vec![HSTS_YEAR, HTML],
+        ),
+    ] {
+        lab.site(
+            host,
+            Some(redirect(301, &format!("https://{host}/"))),
+            Some(Https::Serve(
+                vec![host],
+                favicon_to_http(host, html, &headers),
+            )),
+        )
+        .await;
+    }
+    let engine = lab.engine();
+
+    // upgrade-insecure-requests: Chrome fetches both over https; what was upgraded is kept.
+    let r = scan(&engine, "csp-header.gov.test").await;
+    assert_eq!(codes(&r), vec![], "{:#?}", r.findings);
+    let mixed = r.mixed_content.as_ref().unwrap();
+    assert_eq!(
+        mixed.upgrade_insecure_requests.as_deref(),
+        Some("Content-Security-Policy header")
+    );
+    assert_eq!((mixed.active.count, mixed.passive.count), (1, 1));
+
+    // Report-Only upgrades nothing; the implicit favicon is blocked as well.
+    let r = scan(&engine, "csp-report-only.gov.test").await;
+    assert_eq!(
+        codes(&r),
+        vec![Code::MixedContentActive, Code::MixedContentPassive],
+        "{:#?}",
+        r.findings
+    );
+    assert_eq!(r.mixed_content.as_ref().unwrap().active.count, 2);
+
+    // No icon named: Chrome asks for /favicon.ico, whose redirect to http it blocks.
+    let r = scan(&engine, "favicon.gov.test").await;
+    assert_eq!(
+        codes(&r),
+        vec![Code::MixedContentActive],
+        "{:#?}",
+        r.findings
+    );
+    assert!(r.https_ok && r.forced_https);
+    let sample = &r.mixed_content.as_ref().unwrap().active.samples[0];
+    assert_eq!(sample.url, "http://favicon.gov.test/favicon.ico");
+    assert!(
+        sample.element.contains("implicit /favicon.ico"),
+        "{}",
+        sample.element
+    );
+
+    // An icon named: /favicon.ico is not asked for.
+    let r = scan(&engine, "icon-named.gov.test").await;
+    assert_eq!(codes(&r), vec![], "{:#?}", r.findings);
 }

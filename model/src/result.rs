@@ -295,6 +295,11 @@ pub struct MixedContent {
     pub passive: Samples,
     /// Forms whose action is http.
     pub forms: Samples,
+    /// Where the page's Content-Security-Policy says `upgrade-insecure-requests` (the header
+    /// or a `<meta http-equiv>`), if it does: browsers then fetch every reference above over
+    /// https, so they are what was upgraded, not mixed content.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_insecure_requests: Option<String>,
 }
 
 /// A count and a few example references.

@@ -16,12 +16,17 @@
 //!   or video is upgradable);
 //! - insecure forms ([`MixedContent::forms`]): `form action`, `button`/`input formaction`.
 //!
+//! A page whose Content-Security-Policy says `upgrade-insecure-requests` (see [`csp`]) has
+//! its insecure references counted all the same, and marked as upgraded
+//! ([`MixedContent::upgrade_insecure_requests`]): Chrome fetches them over https.
+//!
 //! Not mixed content: links (`a href`, `link rel=canonical` and the like), references that
 //! resolve to anything but `http:`, empty attributes (they load nothing). Like a browser with
 //! scripting on, nothing inside `<noscript>` (raw text to the parser) or `<template>` (inert)
 //! loads. Links added by scripts are not seen. An `http:` page reports no mixed content: only
 //! its meta refresh is read.
 
+pub mod csp;
 mod css;
 mod entities;
 mod refresh;
@@ -47,6 +52,12 @@ pub const MAX_PARSER_MEMORY: usize = 4 << 20;
 /// How much input is handed to the parser at a time.
 const CHUNK: usize = 64 << 10;
 
+/// [`MixedContent::upgrade_insecure_requests`] for a policy in the page's HTML.
+pub const UPGRADE_BY_META: &str = "<meta http-equiv=Content-Security-Policy>";
+
+/// [`MixedContent::upgrade_insecure_requests`] for a policy in the response header.
+pub const UPGRADE_BY_HEADER: &str = "Content-Security-Policy header";
+
 /// A `<meta http-equiv=refresh>` found in a page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetaRefresh {
@@ -63,6 +74,9 @@ pub struct Analysis {
     pub mixed: MixedContent,
     /// The first meta refresh, if any.
     pub meta_refresh: Option<MetaRefresh>,
+    /// The page names a favicon (`<link rel=icon href=...>`, `shortcut icon` included).
+    /// Without one, Chrome requests the implicit `/favicon.ico` of the page's origin.
+    pub icon_linked: bool,
 }
 
 /// Analyse `html` (already capped by the caller; `truncated` says whether it was cut), served
@@ -145,6 +159,7 @@ pub fn analyze(html: &[u8], page_url: &Url, truncated: bool, max_samples: usize)
             ..collector.mixed
         },
         meta_refresh: collector.meta_refresh,
+        icon_linked: collector.icon_linked,
     }
 }
 
@@ -251,6 +266,8 @@ struct Collector {
     /// Sample URLs already kept, per class (never more than `max_samples` each).
     seen: [HashSet<String>; 3],
     meta_refresh: Option<MetaRefresh>,
+    /// A `<link rel=icon>` with an address was seen.
+    icon_linked: bool,
     /// The text of the `<style>` element being read.
     style: String,
 }
@@ -266,6 +283,7 @@ impl Collector {
             mixed: MixedContent::default(),
             seen: Default::default(),
             meta_refresh: None,
+            icon_linked: false,
             style: String::new(),
         }
     }
@@ -289,12 +307,18 @@ impl Collector {
     }
 
     fn meta(&mut self, el: &Element<'_, '_>) {
-        if self.meta_refresh.is_some() {
+        let equiv = attr(el, "http-equiv").unwrap_or_default();
+        let equiv = equiv.trim();
+        if equiv.eq_ignore_ascii_case("content-security-policy") {
+            if attr(el, "content").is_some_and(|c| csp::upgrades_insecure_requests(&c)) {
+                self.mixed.upgrade_insecure_requests = Some(UPGRADE_BY_META.to_owned());
+            }
             return;
         }
-        let is_refresh =
-            attr(el, "http-equiv").is_some_and(|v| v.trim().eq_ignore_ascii_case("refresh"));
-        if let (true, Some(content)) = (is_refresh, attr(el, "content")) {
+        if self.meta_refresh.is_some() || !equiv.eq_ignore_ascii_case("refresh") {
+            return;
+        }
+        if let Some(content) = attr(el, "content") {
             self.meta_refresh = refresh::parse(&content, &self.base);
         }
     }
@@ -305,6 +329,7 @@ impl Collector {
         let (class, element) = if has("stylesheet") {
             (Class::Active, "link rel=stylesheet")
         } else if has("icon") {
+            self.icon_linked |= attr(el, "href").is_some_and(|h| !h.trim().is_empty());
             (Class::Active, "link rel=icon")
         } else if has("apple-touch-icon") || has("apple-touch-icon-precomposed") {
             (Class::Active, "link rel=apple-touch-icon")

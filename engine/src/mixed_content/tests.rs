@@ -709,3 +709,39 @@ fn a_huge_tag_stops_the_parser_and_marks_the_result_truncated() {
         one(Class::Passive, "img src", "http://a.test/first.png")
     );
 }
+
+#[test]
+fn a_csp_meta_with_upgrade_insecure_requests_marks_the_references_as_upgraded() {
+    let url = Url::parse("https://www.gov.test/").unwrap();
+    let body = "<script src=http://a.test/s.js></script><img src=http://a.test/i.png>\
+                <form action=http://a.test/f></form>";
+    let html = format!(
+        "<head><meta http-equiv=\"Content-Security-Policy\" content=\"default-src https: 'self'; upgrade-insecure-requests\"></head>{body}"
+    );
+    let a = analyze(html.as_bytes(), &url, false, 10);
+    assert_eq!(
+        a.mixed.upgrade_insecure_requests.as_deref(),
+        Some(super::UPGRADE_BY_META)
+    );
+    // What was upgraded is still counted.
+    assert_eq!(
+        (
+            a.mixed.active.count,
+            a.mixed.passive.count,
+            a.mixed.forms.count
+        ),
+        (1, 1, 1)
+    );
+    // Report-Only enforces nothing; another directive upgrades nothing.
+    for meta in [
+        "<meta http-equiv=Content-Security-Policy-Report-Only content=upgrade-insecure-requests>",
+        "<meta http-equiv=Content-Security-Policy content=block-all-mixed-content>",
+        "<meta name=Content-Security-Policy content=upgrade-insecure-requests>",
+    ] {
+        let a = analyze(format!("{meta}{body}").as_bytes(), &url, false, 10);
+        assert_eq!(a.mixed.upgrade_insecure_requests, None, "{meta}");
+        assert_eq!(a.mixed.active.count, 1, "{meta}");
+    }
+    // A CSP meta is not a refresh.
+    assert_eq!(a.meta_refresh, None);
+}

@@ -319,6 +319,10 @@ fn assess(
                 Code::CertUntrusted,
                 unknown_issuer_detail(leaf_der, pool, store, aia_trouble.as_deref()),
             ));
+            // The cause beside the verdict, when it is the server's omission.
+            if let Some(detail) = omitted_issuer(leaf, pool, fetched, aia_trouble.as_deref()) {
+                findings.push(Finding::new(Code::CertChainIncomplete, detail));
+            }
         }
         Err(PathError::Webpki(e)) => {
             findings.push(Finding::new(Code::CertUntrusted, rejection_detail(e)));
@@ -546,6 +550,49 @@ fn unknown_issuer_detail(
         end.issuer(),
         store.name()
     )
+}
+
+/// The `cert_chain_incomplete` detail when the server sent nothing that issued its leaf and
+/// no issuer could be found (not fetched through AIA, or none named): the intermediate is
+/// missing. Publicly trusted CAs never issue server certificates from a root directly, so
+/// a leaf whose issuer the server does not send lacks an intermediate, and sending it is
+/// the fix. (A chain that ends at a served intermediate whose issuer is unknown lacks a
+/// root instead: that is plain `cert_untrusted`.)
+fn omitted_issuer(
+    leaf: &X509Certificate<'_>,
+    pool: &[CertificateDer<'static>],
+    fetched: &[(String, CertificateDer<'static>)],
+    aia_trouble: Option<&str>,
+) -> Option<String> {
+    if cert::is_self_issued(leaf) {
+        return None;
+    }
+    let issuer = leaf.issuer().as_raw();
+    let issued_leaf =
+        |c: &CertificateDer<'_>| cert::parse(c).is_some_and(|p| p.subject().as_raw() == issuer);
+    // What the server sent: the pool but what AIA brought.
+    let sent = pool
+        .iter()
+        .filter(|c| !fetched.iter().any(|(_, f)| f == *c))
+        .any(&issued_leaf);
+    if sent {
+        return None;
+    }
+    let why = if pool.iter().any(issued_leaf) {
+        "browsers fetch it through AIA, but the chain still fails above it".to_owned()
+    } else {
+        match aia_trouble {
+            Some(trouble) => format!("browsers cannot fetch it either ({trouble})"),
+            None if cert::ca_issuers_urls(leaf).is_empty() => {
+                "the certificate names no AIA caIssuers URL to fetch it from".to_owned()
+            }
+            None => "it could not be completed through AIA".to_owned(),
+        }
+    };
+    Some(format!(
+        "the server sends no intermediate certificate: the issuer of its certificate, '{}', is missing and {why} — add the intermediate to the chain the server sends",
+        leaf.issuer()
+    ))
 }
 
 fn is_unsupported_algorithm(e: &webpki::Error) -> bool {

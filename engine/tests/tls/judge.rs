@@ -323,21 +323,34 @@ async fn a_missing_intermediate_is_fetched_through_aia() {
     // The fetch fails: untrusted, and the detail says why.
     let aia = MapAia::default();
     let v = judge(std::slice::from_ref(&leaf), "aia.test", now(), &store, &aia).await;
-    assert_eq!(codes(&v), vec![Code::CertUntrusted]);
+    assert_eq!(
+        codes(&v),
+        vec![Code::CertUntrusted, Code::CertChainIncomplete]
+    );
     assert!(
         detail(&v, Code::CertUntrusted)
             .contains("fetching it from http://pki.test/inter.crt failed")
+    );
+    // The cause beside the verdict: the server omits the intermediate.
+    let d = detail(&v, Code::CertChainIncomplete);
+    assert!(
+        d.contains("cannot fetch it") && d.contains("add the intermediate"),
+        "{d}"
     );
     assert_eq!(aia.fetches.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
-async fn a_missing_intermediate_without_aia_is_untrusted() {
+async fn a_missing_intermediate_without_aia_is_untrusted_and_incomplete() {
     let p = pki();
     let leaf = p.inter.leaf(Leaf::for_host("lonely.test"));
     let aia = MapAia::default();
     let v = judge(&[leaf], "lonely.test", now(), &p.store, &aia).await;
-    assert_eq!(codes(&v), vec![Code::CertUntrusted]);
+    assert_eq!(
+        codes(&v),
+        vec![Code::CertUntrusted, Code::CertChainIncomplete]
+    );
+    assert!(detail(&v, Code::CertChainIncomplete).contains("no AIA caIssuers URL"));
     let d = detail(&v, Code::CertUntrusted);
     assert!(
         d.contains("Scan Test Intermediate") && d.contains("no AIA"),
@@ -370,7 +383,10 @@ async fn aia_completion_stops_after_three_fetches() {
     )
     .await;
     assert_eq!(aia.fetches.load(Ordering::SeqCst), 3);
-    assert_eq!(codes(&v), vec![Code::CertUntrusted]);
+    assert_eq!(
+        codes(&v),
+        vec![Code::CertUntrusted, Code::CertChainIncomplete]
+    );
     assert_eq!(v.fetched.len(), 3);
     // Sending one more intermediate makes it fit in the budget.
     let aia = MapAia {

@@ -3,7 +3,7 @@
 //! tokio-rustls server (TLS 1.2/1.3), and a listener that never answers.
 
 use super::certs::{self, Ca, Leaf, openssl};
-use engine::legacy::{ProbeOutcome, Version, probe};
+use engine::legacy::{Offer, ProbeOutcome, Version, probe, probe_offer};
 use engine::tls::{self, TrustStore};
 use model::Code;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
@@ -378,5 +378,143 @@ async fn one_hello_up_to_tls11_finds_either_legacy_version() {
     assert!(
         !matches!(outcome, ProbeOutcome::Accepted { .. }),
         "{outcome:?}"
+    );
+}
+
+/// A self-signed RSA certificate of `bits` for `host` in `dir` (`c.pem`, `k.pem`).
+fn self_signed_rsa(dir: &Path, host: &str, bits: u32) -> CertificateDer<'static> {
+    let key = format!("rsa:{bits}");
+    let subject = format!("/CN={host}");
+    let san = format!("subjectAltName=DNS:{host}");
+    openssl(
+        dir,
+        &[
+            "req", "-x509", "-newkey", &key, "-nodes", "-keyout", "k.pem", "-out", "c.pem",
+            "-days", "90", "-subj", &subject, "-addext", &san,
+        ],
+    );
+    certs::read_pem_cert(&dir.join("c.pem"))
+}
+
+#[tokio::test]
+async fn chromes_offer_gets_the_cbc_suite_chrome_gets() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    self_signed_rsa(d, "cbc.test", 2048);
+    let cert_args = ["-cert", "c.pem", "-key", "k.pem", "-tls1_2", "-serverpref"];
+    // Prefers ECDHE-RSA-AES256-SHA384 (which Chrome does not offer), also speaks
+    // ECDHE-RSA-AES256-SHA.
+    let both = SServer::start(
+        d,
+        &[
+            &cert_args[..],
+            &["-cipher", "ECDHE-RSA-AES256-SHA384:ECDHE-RSA-AES256-SHA"],
+        ]
+        .concat(),
+    )
+    .await;
+    let chosen = |o: ProbeOutcome| match o {
+        ProbeOutcome::Accepted { cipher, .. } => Some(cipher),
+        _ => None,
+    };
+    let chrome = probe_offer(
+        both.addr,
+        "cbc.test",
+        Version::Tls12,
+        Offer::CHROME,
+        TIMEOUT,
+    )
+    .await;
+    assert_eq!(
+        chosen(chrome),
+        Some(0xc014),
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"
+    );
+    let broad = probe(both.addr, "cbc.test", Version::Tls12, TIMEOUT).await;
+    assert_eq!(
+        chosen(broad),
+        Some(0xc028),
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384"
+    );
+
+    // Only ECDHE-RSA-AES256-SHA384: Chrome's offer is refused (as Chrome is), the broad
+    // one tells what the server speaks.
+    let only = SServer::start(
+        d,
+        &[&cert_args[..], &["-cipher", "ECDHE-RSA-AES256-SHA384"]].concat(),
+    )
+    .await;
+    let chrome = probe_offer(
+        only.addr,
+        "cbc.test",
+        Version::Tls12,
+        Offer::CHROME,
+        TIMEOUT,
+    )
+    .await;
+    assert!(
+        matches!(&chrome, ProbeOutcome::Rejected(why) if why.contains("handshake_failure")),
+        "{chrome:?}"
+    );
+    let broad = probe(only.addr, "cbc.test", Version::Tls12, TIMEOUT).await;
+    assert_eq!(chosen(broad), Some(0xc028));
+}
+
+#[tokio::test]
+async fn an_rsa_1024_server_accepts_chromes_offer_and_its_key_is_the_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cert = self_signed_rsa(d, "rsa1024.test", 1024);
+    let server = SServer::start(
+        d,
+        &[
+            "-cert",
+            "c.pem",
+            "-key",
+            "k.pem",
+            "-cipher",
+            "DEFAULT:@SECLEVEL=0",
+        ],
+    )
+    .await;
+    // rustls refuses the handshake signature of a 1024-bit key...
+    let tcp = TcpStream::connect(server.addr).await.unwrap();
+    let connector = tokio_rustls::TlsConnector::from(tls::scanning_client_config());
+    let name = ServerName::try_from("rsa1024.test").unwrap();
+    assert!(connector.connect(name, tcp).await.is_err());
+    // ...though the server takes Chrome's offer with a suite rustls speaks: the suite is not
+    // the problem, the key is, and the chain judgement says so.
+    let outcome = probe_offer(
+        server.addr,
+        "rsa1024.test",
+        Version::Tls12,
+        Offer::CHROME,
+        TIMEOUT,
+    )
+    .await;
+    let ProbeOutcome::Accepted {
+        cipher,
+        certificates,
+        ..
+    } = outcome
+    else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(cipher, 0xc02f, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+    assert_eq!(certificates, vec![cert.clone()]);
+    let store = TrustStore::new(&[]).unwrap();
+    let v = tls::judge(
+        &certificates,
+        "rsa1024.test",
+        UnixTime::now(),
+        &store,
+        &NoAia,
+    )
+    .await;
+    let weak = v.findings.iter().find(|f| f.code == Code::CertWeakKey);
+    assert!(
+        weak.is_some_and(|f| f.detail.contains("1024-bit RSA key")),
+        "{:?}",
+        v.findings
     );
 }

@@ -154,7 +154,14 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
             SiteSpec::with_cert(Cert::NoIntermediate { aia: false })
                 .shared(CERTS)
                 .describe("intermediate omitted, no AIA to find it")
-                .expect(Expect::broken(&[CertUntrusted])),
+                .expect(Expect::broken(&[CertUntrusted, CertChainIncomplete])),
+        )
+        .site(
+            "incomplete-unfetchable.gov.test",
+            SiteSpec::with_cert(Cert::UnfetchableIntermediate)
+                .shared(CERTS)
+                .describe("intermediate omitted, its AIA caIssuers URL answers 404")
+                .expect(Expect::broken(&[CertUntrusted, CertChainIncomplete])),
         )
         .site(
             "expiring-soon.gov.test",
@@ -222,6 +229,61 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
                 "TLS 1.2 with only AES128-SHA (rustls lacks it; browsers connect), page with HSTS at /index.html",
             )
             .expect(Expect::clean()),
+        )
+        .site(
+            "tls12-ecdhe-cbc.gov.test",
+            SiteSpec::new(
+                Plain::Serve(Routes::always(Reply::redirect(
+                    301,
+                    "https://{host}/index.html",
+                ))),
+                Secure::OpenSsl {
+                    cert: Cert::Rsa,
+                    mode: OpenSslMode::Tls12Cipher("ECDHE-RSA-AES256-SHA"),
+                    page: Some(Page::home()),
+                },
+            )
+            .path("/index.html")
+            .describe(
+                "TLS 1.2 with only ECDHE-RSA-AES256-SHA (in Chrome's offer; rustls lacks it), page at /index.html",
+            )
+            .expect(Expect::clean()),
+        )
+        .site(
+            "tls12-cbc-sha384.gov.test",
+            SiteSpec::new(
+                Plain::Serve(Routes::always(Reply::redirect(
+                    301,
+                    "https://{host}/index.html",
+                ))),
+                Secure::OpenSsl {
+                    cert: Cert::Rsa,
+                    mode: OpenSslMode::Tls12Cipher("ECDHE-RSA-AES256-SHA384:ECDHE-RSA-AES256-SHA"),
+                    page: Some(Page::home()),
+                },
+            )
+            .path("/index.html")
+            .describe(
+                "TLS 1.2 preferring ECDHE-RSA-AES256-SHA384 (not in Chrome's offer) over ECDHE-RSA-AES256-SHA (in it)",
+            )
+            .expect(Expect::clean()),
+        )
+        .site(
+            "tls12-sha384-only.gov.test",
+            SiteSpec::new(
+                Plain::Serve(Routes::always(Reply::redirect(
+                    301,
+                    "https://{host}/index.html",
+                ))),
+                Secure::OpenSsl {
+                    cert: Cert::Rsa,
+                    mode: OpenSslMode::Tls12Cipher("ECDHE-RSA-AES256-SHA384"),
+                    page: Some(Page::home()),
+                },
+            )
+            .path("/index.html")
+            .describe("TLS 1.2 with only ECDHE-RSA-AES256-SHA384, which Chrome does not offer")
+            .expect(Expect::broken(&[TlsHandshakeFailed])),
         )
         .site(
             "not-tls.gov.test",
@@ -309,6 +371,38 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
             .shared(HTTP)
             .describe("http and https both redirect to https://valid.gov.test/")
             .expect(Expect::clean()),
+        )
+        .site(
+            "https-self-loop.gov.test",
+            SiteSpec::new(
+                Plain::to_https(),
+                Secure::Rustls {
+                    cert: Cert::Valid,
+                    routes: Routes::always(
+                        Reply::redirect(301, "https://{host}/")
+                            .header("strict-transport-security", &hsts_year),
+                    ),
+                },
+            )
+            .shared(HTTP)
+            .describe("http -> https, whose 301 (with HSTS) sends the visitor to itself forever")
+            .expect(Expect::broken(&[RedirectLoop])),
+        )
+        .site(
+            "https-bad-hop.gov.test",
+            SiteSpec::new(
+                Plain::to_https(),
+                Secure::Rustls {
+                    cert: Cert::Valid,
+                    routes: Routes::always(
+                        Reply::redirect(301, "https://expired.gov.test/")
+                            .header("strict-transport-security", &hsts_year),
+                    ),
+                },
+            )
+            .shared(HTTP)
+            .describe("https 301 (with HSTS) to https://expired.gov.test/, whose certificate expired")
+            .expect(Expect::broken(&[CertExpired])),
         )
         .site(
             "meta-refresh.gov.test",
@@ -403,6 +497,62 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
             .expect(Expect::forced(&[MixedContentPassive])),
         )
         .site(
+            "csp-header.gov.test",
+            SiteSpec::new(
+                Plain::to_https(),
+                Secure::Rustls {
+                    cert: Cert::Valid,
+                    routes: csp_mixed_page("csp-header.gov.test", "", Some("content-security-policy")),
+                },
+            )
+            .shared(HTTP)
+            .describe("http <script> and <img>, Content-Security-Policy: upgrade-insecure-requests header")
+            .expect(Expect::clean()),
+        )
+        .site(
+            "csp-meta.gov.test",
+            SiteSpec::new(
+                Plain::to_https(),
+                Secure::Rustls {
+                    cert: Cert::Valid,
+                    routes: csp_mixed_page(
+                        "csp-meta.gov.test",
+                        "<meta http-equiv=\"Content-Security-Policy\" content=\"upgrade-insecure-requests\">",
+                        None,
+                    ),
+                },
+            )
+            .shared(HTTP)
+            .describe("http <script> and <img>, <meta http-equiv=Content-Security-Policy content=upgrade-insecure-requests>")
+            .expect(Expect::clean()),
+        )
+        .site(
+            "csp-report-only.gov.test",
+            SiteSpec::new(
+                Plain::to_https(),
+                Secure::Rustls {
+                    cert: Cert::Valid,
+                    routes: csp_mixed_page(
+                        "csp-report-only.gov.test",
+                        "",
+                        Some("content-security-policy-report-only"),
+                    ),
+                },
+            )
+            .shared(HTTP)
+            .describe("the same page with upgrade-insecure-requests only in -Report-Only: nothing upgraded")
+            .expect(Expect::forced(&[MixedContentActive, MixedContentPassive])),
+        )
+        .site(
+            "favicon-downgrade.gov.test",
+            SiteSpec::serving(
+                Page::home().with("/favicon.ico", Reply::redirect(301, "http://{host}/favicon.ico")),
+            )
+            .shared(HTTP)
+            .describe("the page names no icon; Chrome's implicit /favicon.ico redirects to http")
+            .expect(Expect::forced(&[MixedContentActive])),
+        )
+        .site(
             "insecure-form.gov.test",
             SiteSpec::serving(Page::html(page(
                 "表單",
@@ -443,6 +593,27 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
                 .describe("a zone the nameserver does not serve: it answers REFUSED")
                 .expect(Expect::broken(&[DnsFailed])),
         )
+}
+
+/// A page loading `http://{host}/app.js` and `http://{host}/logo.png` (both served over
+/// https too), with `head` in its `<head>` and `upgrade-insecure-requests` in the header
+/// named `csp_header`, if any.
+fn csp_mixed_page(host: &str, head: &str, csp_header: Option<&str>) -> Routes {
+    let html = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\">{head}<title>CSP</title></head><body>\
+         <script src=\"http://{host}/app.js\"></script><img src=\"http://{host}/logo.png\" alt=\"logo\"></body></html>"
+    );
+    let mut reply = Reply::html(html).header(
+        "strict-transport-security",
+        &format!("max-age={}; includeSubDomains", crate::spec::ONE_YEAR),
+    );
+    if let Some(name) = csp_header {
+        reply = reply.header(name, "upgrade-insecure-requests");
+    }
+    Routes::always(Reply::not_found())
+        .at("/", reply)
+        .at("/app.js", Reply::bytes("text/javascript", "console.log(1)"))
+        .at("/logo.png", Reply::bytes("image/png", PNG))
 }
 
 /// `/` → `/hop/1` → … → `/hop/{n-1}` → `https://{host}/`: `n` redirects.

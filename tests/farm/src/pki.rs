@@ -249,10 +249,17 @@ impl Pki {
                     files: None,
                 })
             }
-            Cert::NoIntermediate { aia } => {
+            Cert::NoIntermediate { .. } | Cert::UnfetchableIntermediate => {
                 let mut p = self.leaf_params(names)?;
-                if *aia {
-                    p.custom_extensions.push(aia_extension(aia_url));
+                match cert {
+                    Cert::NoIntermediate { aia: true } => {
+                        p.custom_extensions.push(aia_extension(aia_url));
+                    }
+                    // The AIA host answers, but 404 at this path.
+                    Cert::UnfetchableIntermediate => p
+                        .custom_extensions
+                        .push(aia_extension(&format!("{aia_url}.gone"))),
+                    _ => {}
                 }
                 let c = p.signed_by(&key, &self.intermediate.issuer)?;
                 Ok(Leaf {

@@ -276,7 +276,7 @@ pub(crate) async fn openssl_server(
         }
         OpenSslMode::Tls12Cipher(c) => {
             cipher = format!("{c}:@SECLEVEL=0");
-            cmd.args(["-tls1_2", "-cipher", &cipher]);
+            cmd.args(["-tls1_2", "-serverpref", "-cipher", &cipher]);
         }
     }
     let log_file = std::fs::File::create(log)

@@ -69,7 +69,8 @@ pub enum OpenSslMode {
     LegacyOnly,
     /// TLS 1.0 to 1.2 (`SECLEVEL=0`): legacy accepted beside 1.2.
     LegacyBeside12,
-    /// TLS 1.2 with only the given OpenSSL cipher (e.g. `AES128-SHA`, which rustls lacks).
+    /// TLS 1.2 with only the given OpenSSL cipher list (e.g. `AES128-SHA`, which rustls
+    /// lacks), the server's order preferred (`-serverpref`).
     Tls12Cipher(&'static str),
 }
 
@@ -102,6 +103,9 @@ pub enum Cert {
     /// The server sends the leaf alone; `aia` says whether the leaf carries an AIA
     /// `caIssuers` URL where the farm serves the intermediate.
     NoIntermediate { aia: bool },
+    /// The server sends the leaf alone; its AIA `caIssuers` URL answers 404, so no client
+    /// can complete the chain.
+    UnfetchableIntermediate,
     /// Signed with SHA-1 by the intermediate (made with the `openssl` CLI).
     WeakSignature,
     /// An EC leaf under an RSA-1024 intermediate (made with the `openssl` CLI).
@@ -120,7 +124,11 @@ pub enum Cert {
 /// - mixed content is judged on the final https page of an adopted site;
 /// - every code appears at most once per site;
 /// - a self-signed leaf is `cert_self_signed`, not also `cert_untrusted`; a chain missing
-///   its intermediate with no AIA to complete it is `cert_untrusted`;
+///   its intermediate that no AIA fetch completes is `cert_untrusted` (the verdict) and
+///   `cert_chain_incomplete` (the cause);
+/// - `https://HOST/` must end at a page as in Chrome (at most 20 redirects, each hop's host
+///   with a valid certificate): a loop is `redirect_loop`, a hop to a host with a bad
+///   certificate that host's `cert_*` finding, once;
 /// - a redirect walk that never reaches an end (loop, or over 10 hops) is `redirect_loop`
 ///   alone; an https page that sends the visitor to http is `redirect_downgrade` alone;
 /// - `http://` redirecting to an https endpoint that is broken is not `no_https_redirect`
