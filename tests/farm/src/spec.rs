@@ -22,6 +22,7 @@ pub struct SiteSpec {
     pub(crate) description: &'static str,
     pub(crate) agency: Option<(String, String, String)>,
     pub(crate) path: String,
+    pub(crate) not_for_browser: Option<&'static str>,
 }
 
 /// What `http://HOST/` (port 80 of the site's address) does.
@@ -182,6 +183,7 @@ impl SiteSpec {
             description: "",
             agency: None,
             path: "/".to_owned(),
+            not_for_browser: None,
         }
     }
 
@@ -220,6 +222,16 @@ impl SiteSpec {
     /// there. Default `/`.
     pub fn path(mut self, path: &str) -> Self {
         self.path = path.to_owned();
+        self
+    }
+
+    /// Mark a site a browser cannot judge as the scanner does, and say why — e.g. a verdict
+    /// that rests on a Chrome Root Store constraint put on the farm's root with
+    /// `--root-constraint`: Chromium applies its `--test-crs-constraints` only to Root
+    /// Store anchors, not to a root trusted through the NSS database, so the browser
+    /// oracle (`tests/tests/browser.rs`) skips such a site and names it with the reason.
+    pub fn not_for_browser(mut self, why: &'static str) -> Self {
+        self.not_for_browser = Some(why);
         self
     }
 
