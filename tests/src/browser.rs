@@ -287,6 +287,8 @@ pub struct Visit {
     /// `insecure-broken`, …) and its issue ids.
     pub security_state: Option<String>,
     pub security_issues: Vec<String>,
+    /// Every other request the page made (subresources, the favicon), in order.
+    pub requested: Vec<String>,
     /// Subresources blocked as mixed content.
     pub blocked: Vec<String>,
     /// `http:` subresources the browser fetched over https instead.
@@ -325,12 +327,13 @@ impl Visit {
             s.push_str(&format!(" error {e}"));
         }
         if self.hops.len() > 1 {
-            s.push_str(&format!(" hops {}", self.hops.len()));
+            s.push_str(&format!(" hops {:?}", self.hops));
         }
         if !self.security_issues.is_empty() {
             s.push_str(&format!(" issues {:?}", self.security_issues));
         }
         for (what, list) in [
+            ("requested", &self.requested),
             ("blocked", &self.blocked),
             ("upgraded", &self.upgraded),
             ("displayed", &self.displayed),
@@ -453,6 +456,8 @@ impl State {
                     {
                         visit.error = None;
                     }
+                } else if !url.starts_with("data:") {
+                    push_unique(&mut visit.requested, url);
                 }
             }
             "Network.loadingFailed" => {

@@ -42,6 +42,15 @@ async fn scanner_and_chromium_agree_on_every_farm_site() {
         .sites()
         .iter()
         .partition(|s| s.not_for_browser.is_none());
+    // To look at a few sites while debugging: BROWSER_SITES=host,host (the test then
+    // compares only those, and says so by failing the count check below).
+    let only: Vec<String> = std::env::var("BROWSER_SITES")
+        .map(|v| v.split(',').map(str::to_owned).collect())
+        .unwrap_or_default();
+    let judged: Vec<&FarmSite> = judged
+        .into_iter()
+        .filter(|s| only.is_empty() || only.contains(&s.host))
+        .collect();
     for s in &skipped {
         eprintln!(
             "not compared with Chromium: {} ({})",
@@ -71,7 +80,12 @@ async fn scanner_and_chromium_agree_on_every_farm_site() {
     visits.sort_by(|a, b| a.0.host.cmp(&b.0.host));
     for (site, https, http) in &visits {
         let chrome = Verdict::of_browser(https, http);
-        eprintln!("{:32} chromium {chrome:?}", site.host);
+        eprintln!(
+            "{}\n    https: {}\n    http:  {}",
+            site.host,
+            https.summary(),
+            http.summary()
+        );
         let mine: Vec<&Observed> = results.iter().filter(|r| r.host == site.host).collect();
         let [scan] = mine.as_slice() else {
             disagreements += 1;

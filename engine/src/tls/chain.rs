@@ -261,6 +261,15 @@ fn assess(
         findings.push(Finding::new(Code::CertNotYetValid, not_yet.join("; ")));
     }
 
+    let weak: Vec<(usize, String)> = parsed
+        .iter()
+        .filter_map(|c| cert::weak_rsa_bits(c).map(|bits| (bits, cert::short_name(c))))
+        .collect();
+    // Under 1024 bits Chrome refuses the chain; from 1024 up it still shows the padlock
+    // (the browser test holds this against Chromium), so the key is reported, not fatal.
+    let refused_key = weak
+        .iter()
+        .any(|(bits, _)| *bits < cert::BROWSER_MIN_RSA_BITS);
     let weak_signatures: Vec<String> = parsed
         .iter()
         .filter_map(|c| {
@@ -314,6 +323,8 @@ fn assess(
         )) if !expired.is_empty() || !not_yet.is_empty() => {}
         Err(PathError::Webpki(e)) if is_unsupported_algorithm(e) && !weak_signatures.is_empty() => {
         }
+        // ring checks no RSA signature under 1024 bits: the key is the cause, said below.
+        Err(PathError::Webpki(webpki::Error::InvalidSignatureForPublicKey)) if refused_key => {}
         Err(PathError::Webpki(webpki::Error::UnknownIssuer)) => {
             findings.push(Finding::new(
                 Code::CertUntrusted,
@@ -334,20 +345,28 @@ fn assess(
             ),
         ));
     }
-    let weak_keys: Vec<String> = parsed
-        .iter()
-        .filter_map(|c| {
-            cert::weak_rsa_bits(c).map(|bits| {
+    if !weak.is_empty() {
+        let list: Vec<String> = weak
+            .iter()
+            .map(|(bits, name)| {
                 format!(
-                    "'{}' has a {bits}-bit RSA key (at least {} bits are required)",
-                    cert::short_name(c),
+                    "'{name}' has a {bits}-bit RSA key (at least {} bits are required)",
                     cert::MIN_RSA_BITS
                 )
             })
-        })
-        .collect();
-    if !weak_keys.is_empty() {
-        findings.push(Finding::new(Code::CertWeakKey, weak_keys.join("; ")));
+            .collect();
+        let effect = if refused_key {
+            format!(
+                "browsers refuse RSA keys under {} bits",
+                cert::BROWSER_MIN_RSA_BITS
+            )
+        } else {
+            "browsers still accept it, but CAs may no longer issue such keys".to_owned()
+        };
+        findings.push(Finding::new(
+            Code::CertWeakKey,
+            format!("{}; {effect}", list.join("; ")),
+        ));
     }
 
     let (_, leaf_not_after) = cert::validity_secs(leaf);
@@ -363,7 +382,9 @@ fn assess(
         ));
     }
 
-    verdict.trusted = !findings.iter().any(|f| f.severity == Severity::Error);
+    verdict.trusted = !findings
+        .iter()
+        .any(|f| f.severity == Severity::Error && (f.code != Code::CertWeakKey || refused_key));
     verdict.findings = findings;
     verdict
 }

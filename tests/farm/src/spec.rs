@@ -122,7 +122,7 @@ pub enum Cert {
 /// - every code appears at most once per site;
 /// - a self-signed leaf is `cert_self_signed`, not also `cert_untrusted`; a chain missing
 ///   its intermediate with no AIA to complete it is `cert_untrusted`;
-/// - a redirect walk that never reaches an end (loop, or over 10 hops) is `redirect_loop`
+/// - a redirect walk that never reaches an end (loop, or over 20 hops, as Chrome) is `redirect_loop`
 ///   alone; an https page that sends the visitor to http is `redirect_downgrade` alone;
 /// - `http://` redirecting to an https endpoint that is broken is not `no_https_redirect`
 ///   (the redirect is there), just not forced.
