@@ -198,25 +198,25 @@ fn args(profile: &Path, hosts: &[(String, Ipv4Addr)]) -> Vec<String> {
     ]
 }
 
-/// `$HOME/.pki/nssdb`, trusting `ca_pem` as a CA for TLS servers.
+/// `$HOME/.pki/nssdb`, trusting every root of `ca_pem` as a CA for TLS servers.
 async fn trust_in_nss(home: &Path, ca_pem: &Path) -> Result<(), LaunchError> {
     let db = home.join(".pki").join("nssdb");
     std::fs::create_dir_all(&db).map_err(io(format!("create {}", db.display())))?;
     let db = format!("sql:{}", db.display());
-    let ca = ca_pem.display().to_string();
     certutil(&["-N", "-d", &db, "--empty-password"]).await?;
-    certutil(&[
-        "-A",
-        "-d",
-        &db,
-        "-n",
-        "scan-farm-root",
-        "-t",
-        "C,,",
-        "-i",
-        &ca,
-    ])
-    .await
+    // `certutil -A` takes the first certificate of a file: one file per root.
+    let pem = std::fs::read_to_string(ca_pem).map_err(io(format!("read {}", ca_pem.display())))?;
+    const END: &str = "-----END CERTIFICATE-----";
+    let roots = pem.split_inclusive(END).filter(|b| b.contains(END));
+    for (i, block) in roots.enumerate() {
+        let file = home.join(format!("root-{i}.pem"));
+        std::fs::write(&file, block.trim_start())
+            .map_err(io(format!("write {}", file.display())))?;
+        let name = format!("scan-farm-root-{i}");
+        let file = file.display().to_string();
+        certutil(&["-A", "-d", &db, "-n", &name, "-t", "C,,", "-i", &file]).await?;
+    }
+    Ok(())
 }
 
 async fn certutil(args: &[&str]) -> Result<(), LaunchError> {

@@ -6,7 +6,7 @@
 
 use farm::Farm;
 use model::Code;
-use scan_tests::scan::{Lab, compare};
+use scan_tests::scan::{Lab, compare, read_jsonl};
 use std::net::Ipv4Addr;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
