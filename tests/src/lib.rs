@@ -7,5 +7,7 @@
 //! first, as `./test.sh` does. [`bins::path`] finds them next to the test executable.
 
 pub mod bins;
+pub mod browser;
+pub mod cdp;
 pub mod cluster;
 pub mod scan;

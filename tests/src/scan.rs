@@ -103,6 +103,18 @@ impl Lab {
         let refs: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
         scanctl(&refs).await
     }
+
+    /// [`Lab::scan`], which must exit 0; its results.
+    pub async fn scan_ok(&self, farm: &Farm, allow_private: bool) -> Vec<Observed> {
+        let run = self.scan(farm, allow_private).await;
+        assert!(
+            run.status.success(),
+            "scanctl exited {}:\n{}",
+            run.status,
+            run.stderr
+        );
+        read_jsonl(&self.output)
+    }
 }
 
 /// What a result line says, read loosely (unknown fields and codes are kept as text, so a
@@ -268,6 +280,7 @@ mod tests {
             description: "test",
             expect,
             address: None,
+            not_for_browser: None,
         }
     }
 

@@ -16,21 +16,8 @@ async fn every_farm_site_is_judged_as_a_browser_would() {
         .start()
         .await
         .expect("the farm starts");
-    let lab = Lab::new(&farm);
-    let run = lab.scan(&farm, true).await;
-    assert!(
-        run.status.success(),
-        "scanctl exited {}:\n{}",
-        run.status,
-        run.stderr
-    );
-    let results = read_jsonl(&lab.output);
-    assert_eq!(
-        results.len(),
-        farm.sites().len(),
-        "one result per site; stderr:\n{}",
-        run.stderr
-    );
+    let results = Lab::new(&farm).scan_ok(&farm, true).await;
+    assert_eq!(results.len(), farm.sites().len(), "one result per site");
     if let Err(table) = compare(farm.sites(), &results) {
         panic!("{table}");
     }
@@ -53,15 +40,7 @@ async fn without_allow_private_targets_no_farm_site_is_contacted() {
         .start()
         .await
         .expect("the farm starts");
-    let lab = Lab::new(&farm);
-    let run = lab.scan(&farm, false).await;
-    assert!(
-        run.status.success(),
-        "scanctl exited {}:\n{}",
-        run.status,
-        run.stderr
-    );
-    let results = read_jsonl(&lab.output);
+    let results = Lab::new(&farm).scan_ok(&farm, false).await;
     assert_eq!(results.len(), farm.sites().len(), "one result per site");
     for site in farm.sites() {
         let r = results
@@ -111,15 +90,7 @@ async fn a_generated_fleet_on_lab_ports_is_judged_as_expected() {
         .start()
         .await
         .expect("the fleet starts");
-    let lab = Lab::new(&farm);
-    let run = lab.scan(&farm, true).await;
-    assert!(
-        run.status.success(),
-        "scanctl exited {}:\n{}",
-        run.status,
-        run.stderr
-    );
-    let results = read_jsonl(&lab.output);
+    let results = Lab::new(&farm).scan_ok(&farm, true).await;
     if let Err(table) = compare(farm.sites(), &results) {
         panic!("{table}");
     }

@@ -13,6 +13,11 @@ use x509_parser::public_key::PublicKey;
 /// RSA keys below this many bits are weak (CA/Browser Forum baseline, Chrome).
 pub(crate) const MIN_RSA_BITS: usize = 2048;
 
+/// The smallest RSA key Chrome accepts in a chain (its path builder's minimum, and
+/// `ERR_CERT_WEAK_KEY` under it): a key from this size up to [`MIN_RSA_BITS`] is reported,
+/// but the browser still shows the padlock, so the chain stays trusted.
+pub(crate) const BROWSER_MIN_RSA_BITS: usize = 1024;
+
 /// `1.3.6.1.5.5.7.48.2`, the AIA access method `caIssuers`.
 const CA_ISSUERS: &str = "1.3.6.1.5.5.7.48.2";
 

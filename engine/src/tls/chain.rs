@@ -16,7 +16,7 @@
 //!   way, the verdict is `cert_distrusted`, naming the anchor and the rule.
 
 use super::cert::{self, day};
-use super::profile::{Distrust, LeafFacts};
+use super::profile::{Distrust, LeafFacts, Origin};
 use super::verifier::CHAIN_ALGS;
 use super::{AiaFetch, ChainVerdict, TrustStore};
 use model::{Code, Finding, Severity};
@@ -261,6 +261,23 @@ fn assess(
         findings.push(Finding::new(Code::CertNotYetValid, not_yet.join("; ")));
     }
 
+    let weak: Vec<(usize, String)> = parsed
+        .iter()
+        .filter_map(|c| cert::weak_rsa_bits(c).map(|bits| (bits, cert::short_name(c))))
+        .collect();
+    // Under 1024 bits Chrome refuses any chain. Under 2048 it refuses a chain to a publicly
+    // trusted root (a root of the browser's store, its "known root" rule), but shows the
+    // padlock under a locally trusted root (`--ca-file`; the browser test holds this against
+    // Chromium): there the key is reported, not fatal.
+    let public_root = match &path {
+        Ok(p) => store
+            .anchor_origin(&p.anchor_subject, &p.anchor_spki)
+            .is_some_and(|o| o != Origin::CaFile),
+        Err(_) => false,
+    };
+    let refused_key = weak.iter().any(|(bits, _)| {
+        *bits < cert::BROWSER_MIN_RSA_BITS || (public_root && *bits < cert::MIN_RSA_BITS)
+    });
     let weak_signatures: Vec<String> = parsed
         .iter()
         .filter_map(|c| {
@@ -314,6 +331,8 @@ fn assess(
         )) if !expired.is_empty() || !not_yet.is_empty() => {}
         Err(PathError::Webpki(e)) if is_unsupported_algorithm(e) && !weak_signatures.is_empty() => {
         }
+        // ring checks no RSA signature under 1024 bits: the key is the cause, said below.
+        Err(PathError::Webpki(webpki::Error::InvalidSignatureForPublicKey)) if refused_key => {}
         Err(PathError::Webpki(webpki::Error::UnknownIssuer)) => {
             findings.push(Finding::new(
                 Code::CertUntrusted,
@@ -338,20 +357,33 @@ fn assess(
             ),
         ));
     }
-    let weak_keys: Vec<String> = parsed
-        .iter()
-        .filter_map(|c| {
-            cert::weak_rsa_bits(c).map(|bits| {
+    if !weak.is_empty() {
+        let list: Vec<String> = weak
+            .iter()
+            .map(|(bits, name)| {
                 format!(
-                    "'{}' has a {bits}-bit RSA key (at least {} bits are required)",
-                    cert::short_name(c),
+                    "'{name}' has a {bits}-bit RSA key (at least {} bits are required)",
                     cert::MIN_RSA_BITS
                 )
             })
-        })
-        .collect();
-    if !weak_keys.is_empty() {
-        findings.push(Finding::new(Code::CertWeakKey, weak_keys.join("; ")));
+            .collect();
+        let effect = if refused_key && public_root {
+            format!(
+                "browsers refuse RSA keys under {} bits in a publicly trusted chain",
+                cert::MIN_RSA_BITS
+            )
+        } else if refused_key {
+            format!(
+                "browsers refuse RSA keys under {} bits",
+                cert::BROWSER_MIN_RSA_BITS
+            )
+        } else {
+            "browsers still accept it, but CAs may no longer issue such keys".to_owned()
+        };
+        findings.push(Finding::new(
+            Code::CertWeakKey,
+            format!("{}; {effect}", list.join("; ")),
+        ));
     }
 
     let (_, leaf_not_after) = cert::validity_secs(leaf);
@@ -367,7 +399,9 @@ fn assess(
         ));
     }
 
-    verdict.trusted = !findings.iter().any(|f| f.severity == Severity::Error);
+    verdict.trusted = !findings
+        .iter()
+        .any(|f| f.severity == Severity::Error && (f.code != Code::CertWeakKey || refused_key));
     verdict.findings = findings;
     verdict
 }

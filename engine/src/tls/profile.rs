@@ -439,6 +439,17 @@ impl TrustStore {
             .map(|i| &self.info[i])
     }
 
+    /// Where the anchor with this subject and key comes from (`None`: not in this store).
+    pub(super) fn anchor_origin(&self, subject: &[u8], spki: &[u8]) -> Option<Origin> {
+        self.anchors
+            .iter()
+            .zip(&self.info)
+            .find(|(a, _)| {
+                a.subject.as_ref() == subject && a.subject_public_key_info.as_ref() == spki
+            })
+            .map(|(_, info)| info.origin)
+    }
+
     /// Whether the store holds the anchor with this subject and key, without constraints.
     pub(super) fn trusts_unconditionally(&self, subject: &[u8], spki: &[u8]) -> bool {
         self.anchors.iter().zip(&self.info).any(|(a, info)| {

@@ -505,12 +505,12 @@ async fn a_sha1_signature_is_weak_not_untrusted() {
     );
 }
 
-#[tokio::test]
-async fn an_rsa_1024_intermediate_is_a_weak_key() {
+/// A chain whose intermediate has an RSA key of `bits`, judged.
+async fn with_rsa_intermediate(bits: &str) -> ChainVerdict {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let root = openssl_root(d);
-    openssl(d, &["genrsa", "-out", "inter.key", "1024"]);
+    openssl(d, &["genrsa", "-out", "inter.key", bits]);
     openssl(
         d,
         &[
@@ -587,18 +587,42 @@ async fn an_rsa_1024_intermediate_is_a_weak_key() {
     let leaf = certs::read_pem_cert(&d.join("leaf.pem"));
     let inter = certs::read_pem_cert(&d.join("inter.pem"));
     let store = TrustStore::new(&[root]).unwrap();
-    let v = judge(
+    judge(
         &[leaf, inter],
         "weak.test",
         UnixTime::now(),
         &store,
         &MapAia::default(),
     )
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn an_rsa_1024_intermediate_is_a_weak_key_that_browsers_still_accept() {
+    // Chrome's floor is 1024 bits (the browser test checks it against Chromium): the key
+    // is reported, the chain stays trusted.
+    let v = with_rsa_intermediate("1024").await;
     assert_eq!(codes(&v), vec![Code::CertWeakKey], "{:?}", v.findings);
-    assert!(detail(&v, Code::CertWeakKey).contains("'Weak Intermediate' has a 1024-bit RSA key"));
+    let d = detail(&v, Code::CertWeakKey);
+    assert!(
+        d.contains("'Weak Intermediate' has a 1024-bit RSA key"),
+        "{d}"
+    );
+    assert!(d.contains("browsers still accept it"), "{d}");
     assert_eq!(v.served[1].key, "RSA 1024");
-    assert!(v.trusted_root.is_some(), "otherwise trusted");
+    assert!(v.trusted_root.is_some());
+    assert!(v.trusted);
+}
+
+#[tokio::test]
+async fn an_rsa_key_under_1024_bits_is_refused() {
+    let v = with_rsa_intermediate("768").await;
+    assert_eq!(codes(&v), vec![Code::CertWeakKey], "{:?}", v.findings);
+    let d = detail(&v, Code::CertWeakKey);
+    assert!(
+        d.contains("768-bit") && d.contains("browsers refuse"),
+        "{d}"
+    );
     assert!(!v.trusted);
 }
 

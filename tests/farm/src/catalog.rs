@@ -181,8 +181,10 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
             "weak-key.gov.test",
             SiteSpec::with_cert(Cert::WeakKey)
                 .shared(CERTS)
-                .describe("served chain has an RSA-1024 intermediate")
-                .expect(Expect::broken(&[CertWeakKey])),
+                .describe(
+                    "served chain has an RSA-1024 intermediate (Chrome still shows the padlock: it rejects RSA under 1024 bits only)",
+                )
+                .expect(Expect::forced(&[CertWeakKey])),
         )
         // --- protocol versions and ciphers (openssl s_server)
         .site(
@@ -331,10 +333,19 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
             .expect(Expect::adopted(&[RedirectLoop])),
         )
         .site(
-            "redirect-long.gov.test",
+            "redirect-12.gov.test",
             SiteSpec::new(Plain::Serve(long_chain(12)), Secure::page(Cert::Valid, Page::home()))
                 .shared(HTTP)
-                .describe("twelve http redirects before https (over the 10-hop limit)")
+                .describe("twelve http redirects, the last to https (within Chrome's 20)")
+                .expect(Expect::clean()),
+        )
+        .site(
+            "redirect-long.gov.test",
+            SiteSpec::new(Plain::Serve(long_chain(45)), Secure::page(Cert::Valid, Page::home()))
+                .shared(HTTP)
+                // Not 21: near its limit Chrome sometimes restarts the navigation once
+                // (seen in the browser test), so only a chain well past it is certain.
+                .describe("45 http redirects before https (Chrome: ERR_TOO_MANY_REDIRECTS)")
                 .expect(Expect::adopted(&[RedirectLoop])),
         )
         .site(
@@ -451,13 +462,15 @@ pub(crate) fn catalog(b: FarmBuilder) -> FarmBuilder {
             SiteSpec::serving(
                 Page::html(page(
                     "srcset",
-                    "<img src=\"/logo.png\" srcset=\"http://mixed-srcset.gov.test/logo-2x.png 2x\">",
+                    "<img src=\"/logo.png\" srcset=\"http://mixed-srcset.gov.test/logo-1x.png 1x\">",
                 ))
                 .with("/logo.png", Reply::bytes("image/png", PNG))
-                .with("/logo-2x.png", Reply::bytes("image/png", PNG)),
+                .with("/logo-1x.png", Reply::bytes("image/png", PNG)),
             )
             .shared(HTTP)
-            .describe("<img srcset=http://...> (Chrome blocks srcset rather than upgrading)")
+            .describe(
+                "<img srcset=\"http://... 1x\"> (the candidate a 1x screen loads; Chrome blocks srcset rather than upgrading)",
+            )
             .expect(Expect::forced(&[MixedContentActive])),
         )
         .site(

@@ -52,6 +52,9 @@ pub struct FarmSite {
     pub expect: Expect,
     /// The loopback address it is served on (`None`: not in DNS).
     pub address: Option<Ipv4Addr>,
+    /// Why a browser cannot judge this site as the scanner does (`None`: it can; see
+    /// [`SiteSpec::not_for_browser`]).
+    pub not_for_browser: Option<&'static str>,
 }
 
 /// Collects sites, then starts them all. See the crate docs.
@@ -82,6 +85,7 @@ pub struct Farm {
     shared: Shared,
     dns: Option<ServerFuture<Catalog>>,
     children: Vec<tokio::process::Child>,
+    records: Vec<(String, Ipv4Addr)>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -221,6 +225,7 @@ impl FarmBuilder {
             shared: shared.clone(),
             dns: None,
             children: Vec::new(),
+            records: Vec::new(),
             _dir: tempdir,
         };
         // From here on, an error drops `farm`, which stops what was started.
@@ -301,6 +306,7 @@ impl FarmBuilder {
         let (server, dns_addr) = dns::serve(self.dns_bind, &records).await?;
         farm.dns = Some(server);
         farm.dns_addr = dns_addr;
+        farm.records = records;
         farm.sites = plan.sites;
         tracing::info!(
             sites = farm.sites.len(),
@@ -477,6 +483,7 @@ impl Plan {
                 description: spec.description,
                 expect: spec.expect.clone(),
                 address: None,
+                not_for_browser: spec.not_for_browser,
             };
             if !spec.in_dns {
                 sites.push(site);
@@ -641,6 +648,13 @@ impl Farm {
         self.shared
             .accepted
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Every name the farm's DNS answers, with its address: the sites in DNS and the
+    /// farm's own AIA host (for a client that resolves without DNS, e.g. a browser's
+    /// `--host-resolver-rules`).
+    pub fn dns_records(&self) -> &[(String, Ipv4Addr)] {
+        &self.records
     }
 
     pub fn sites(&self) -> &[FarmSite] {

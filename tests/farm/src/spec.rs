@@ -22,6 +22,7 @@ pub struct SiteSpec {
     pub(crate) description: &'static str,
     pub(crate) agency: Option<(String, String, String)>,
     pub(crate) path: String,
+    pub(crate) not_for_browser: Option<&'static str>,
 }
 
 /// What `http://HOST/` (port 80 of the site's address) does.
@@ -129,7 +130,7 @@ pub enum Cert {
 /// - `https://HOST/` must end at a page as in Chrome (at most 20 redirects, each hop's host
 ///   with a valid certificate): a loop is `redirect_loop`, a hop to a host with a bad
 ///   certificate that host's `cert_*` finding, once;
-/// - a redirect walk that never reaches an end (loop, or over 10 hops) is `redirect_loop`
+/// - a redirect walk that never reaches an end (loop, or over 20 hops, as Chrome) is `redirect_loop`
 ///   alone; an https page that sends the visitor to http is `redirect_downgrade` alone;
 /// - `http://` redirecting to an https endpoint that is broken is not `no_https_redirect`
 ///   (the redirect is there), just not forced.
@@ -190,6 +191,7 @@ impl SiteSpec {
             description: "",
             agency: None,
             path: "/".to_owned(),
+            not_for_browser: None,
         }
     }
 
@@ -228,6 +230,16 @@ impl SiteSpec {
     /// there. Default `/`.
     pub fn path(mut self, path: &str) -> Self {
         self.path = path.to_owned();
+        self
+    }
+
+    /// Mark a site a browser cannot judge as the scanner does, and say why — e.g. a verdict
+    /// that rests on a Chrome Root Store constraint put on the farm's root with
+    /// `--root-constraint`: Chromium applies its `--test-crs-constraints` only to Root
+    /// Store anchors, not to a root trusted through the NSS database, so the browser
+    /// oracle (`tests/tests/browser.rs`) skips such a site and names it with the reason.
+    pub fn not_for_browser(mut self, why: &'static str) -> Self {
+        self.not_for_browser = Some(why);
         self
     }
 
