@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it: installs the few system packages the tests
-# drive for real (redis-server, openssl, chromium, certutil) when they are missing, builds the
-# binaries the integration tests run as separate processes, then runs every test.
+# drive for real (redis-server, openssl, chromium, certutil; cloud-init, python3-yaml, systemd
+# and binutils for the deployment checks) when they are missing, builds the binaries the
+# integration tests run as separate processes, checks the deployment files against them
+# (deploy/check.sh: .debs built from these binaries and installed into a throw-away root,
+# systemd-analyze, cloud-init schema, compose/k8s references), then runs every test.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -10,10 +13,15 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v openssl >/dev/null || need+=(openssl)
 [ -x /usr/bin/chromium ] || need+=(chromium fonts-noto-cjk)
 command -v certutil >/dev/null || need+=(libnss3-tools)
+command -v cloud-init >/dev/null || need+=(cloud-init)
+/usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v strip >/dev/null || need+=(binutils)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]} (needs root and Debian's package archive)" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 cargo build --workspace --bins
+deploy/check.sh target/debug
 cargo test --workspace --no-fail-fast "$@"

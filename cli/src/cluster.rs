@@ -1,4 +1,9 @@
-//! `scanctl submit|status|watch|results|jobs|cancel`: the cluster, through a coordinator.
+//! `scanctl submit|status|watch|results|jobs|cancel|delete`: the cluster, through a
+//! coordinator.
+//!
+//! Results are streamed: `results` writes each as it arrives (JSON Lines and CSV hold
+//! nothing), and `report --job` / `diff --jobs` keep only what a report reads of each site
+//! ([`for_report`]), so a client reads a national job in bounded memory.
 //!
 //! Output discipline: what a script needs goes to stdout (the job id alone for `submit`,
 //! results for `results`); progress and messages go to stderr. Exit codes follow `main`:
@@ -33,6 +38,9 @@ pub enum Command {
     Jobs(Coordinator),
     /// Cancel a job: its sites not scanned yet get a `scan_failed` "job cancelled" result.
     Cancel(JobArgs),
+    /// Delete an ended job and its results from the cluster now (a running job: cancel it
+    /// first). Ended jobs are otherwise kept for the coordinator's --retain-finished.
+    Delete(JobArgs),
 }
 
 #[derive(clap::Args, Clone)]
@@ -156,6 +164,30 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                 .map_err(|s| rpc_error(s, &args.coordinator.coordinator, &args.job))?
                 .into_inner();
             eprintln!("scanctl: {}", describe(&status));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Delete(args) => {
+            let url = &args.coordinator.coordinator;
+            let mut client = connect(url).await?;
+            let status = client
+                .delete_job(v1::DeleteJobRequest {
+                    job_id: args.job.clone(),
+                })
+                .await
+                .map_err(|s| match s.code() {
+                    tonic::Code::FailedPrecondition => UsageError(format!(
+                        "job {} is not ended: cancel it first ({})",
+                        args.job,
+                        s.message()
+                    ))
+                    .into(),
+                    _ => rpc_error(s, url, &args.job),
+                })?
+                .into_inner();
+            eprintln!(
+                "scanctl: deleted job {} ({}, {} results)",
+                status.job_id, status.name, status.done
+            );
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -370,18 +402,23 @@ async fn results(args: ResultsArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| Format::default_for(args.output.as_deref()));
     let mut sink = Sink::open(format, args.output.as_ref())?;
     let mut n = 0;
-    for result in fetch_results(url, &args.job).await? {
-        sink.push(result)?;
+    for_each_result(url, &args.job, |result| {
         n += 1;
-    }
+        sink.push(result)
+    })
+    .await?;
     sink.finish()?;
     eprintln!("scanctl: {n} results of job {}", args.job);
     Ok(ExitCode::SUCCESS)
 }
 
-/// Every result of a cluster job so far, in list order (for `results`, and for `report`
-/// and `diff` on a job).
-pub async fn fetch_results(url: &str, job: &str) -> anyhow::Result<Vec<SiteResult>> {
+/// Hand every result of a cluster job so far to `each`, in list order, as it arrives
+/// (one result decoded at a time).
+pub async fn for_each_result(
+    url: &str,
+    job: &str,
+    mut each: impl FnMut(SiteResult) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let mut client = connect(url).await?;
     let mut stream = client
         .stream_results(v1::StreamResultsRequest {
@@ -390,13 +427,37 @@ pub async fn fetch_results(url: &str, job: &str) -> anyhow::Result<Vec<SiteResul
         .await
         .map_err(|s| rpc_error(s, url, job))?
         .into_inner();
-    let mut out = Vec::new();
     while let Some(wire) = stream.message().await.map_err(|s| rpc_error(s, url, job))? {
         let r = proto::IndexedResult::try_from(wire)
             .with_context(|| format!("a result of job {job} from {url}"))?;
-        out.push(r.result);
+        each(r.result)?;
     }
+    Ok(())
+}
+
+/// Every result of a cluster job so far, in list order, each reduced to what a report or
+/// a diff reads ([`for_report`]): `report --job` and `diff --jobs`.
+pub async fn fetch_for_report(url: &str, job: &str) -> anyhow::Result<Vec<SiteResult>> {
+    let mut out = Vec::new();
+    for_each_result(url, job, |r| {
+        out.push(for_report(r));
+        Ok(())
+    })
+    .await?;
     Ok(out)
+}
+
+/// A result without the observations behind its verdicts (addresses, TLS details and
+/// chain, redirect hops, mixed-content samples): the identity, verdicts, findings and
+/// scan time that reports and diffs are built from. About a tenth of the full result.
+pub fn for_report(mut r: SiteResult) -> SiteResult {
+    r.addresses = Vec::new();
+    r.https = None;
+    r.redirects = Vec::new();
+    r.final_url = None;
+    r.mixed_content = None;
+    r.findings.shrink_to_fit();
+    r
 }
 
 async fn jobs(c: &Coordinator) -> anyhow::Result<ExitCode> {

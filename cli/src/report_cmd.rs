@@ -102,10 +102,14 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
 /// report is built here from the per-site results either way, so a local scan and a cluster
 /// job give the same report, tree and failing sites included; the coordinator's `GetReport`
 /// tally (per category and per code, `scanctl status --report`) stays small for a million
-/// sites, and the coordinator never holds a whole job's results in memory.
+/// sites, and the coordinator never holds a whole job's results in memory. A job's results
+/// are streamed and each is reduced to what the report reads as it arrives, so the client
+/// holds a slim summary per site, never the whole job's full results.
 pub async fn load_results(args: &ReportArgs) -> anyhow::Result<Vec<SiteResult>> {
     match (&args.results, &args.job) {
-        (_, Some(job)) => crate::cluster::fetch_results(&args.coordinator.coordinator, job).await,
+        (_, Some(job)) => {
+            crate::cluster::fetch_for_report(&args.coordinator.coordinator, job).await
+        }
         (Some(path), None) => read_results(path),
         (None, None) => Err(UsageError(
             "scanctl report: give a results file (JSON Lines) or --job JOB".into(),
@@ -117,7 +121,7 @@ pub async fn load_results(args: &ReportArgs) -> anyhow::Result<Vec<SiteResult>> 
 /// One side of a diff: a results file, or with `--jobs` a cluster job.
 async fn load_side(args: &DiffArgs, side: &str) -> anyhow::Result<Vec<SiteResult>> {
     if args.jobs {
-        crate::cluster::fetch_results(&args.coordinator.coordinator, side).await
+        crate::cluster::fetch_for_report(&args.coordinator.coordinator, side).await
     } else {
         read_results(Path::new(side))
     }

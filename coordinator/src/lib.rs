@@ -9,11 +9,19 @@
 //!
 //! [`serve`] takes a bound listener and a shutdown future (a test binds port 0 and runs the
 //! real server); [`Error`] is the one place service errors become gRPC status codes.
+//!
+//! Beside the API: the gRPC health service turns `NOT_SERVING` while Redis is unreachable
+//! (`health`), ended jobs expire after `retain_finished` (the sweeper runs
+//! [`queue::Queue::sweep_retention`]), and [`Metrics`] serves the autoscaling signal
+//! (`govscan_sites_queued`) and job counts.
 
 mod error;
+mod health;
+pub mod metrics;
 mod service;
 
 pub use error::Error;
+pub use metrics::Metrics;
 pub use service::Service;
 
 use std::sync::Arc;
@@ -43,6 +51,12 @@ pub struct Config {
     pub watch_interval: Duration,
     /// A worker counts as active when it sent a heartbeat this recently.
     pub worker_window: Duration,
+    /// An ended job's keys expire this long after it ended.
+    pub retain_finished: Duration,
+    /// How often the gRPC health status checks Redis.
+    pub health_interval: Duration,
+    /// How often the retention sweep runs.
+    pub retention_interval: Duration,
 }
 
 impl Default for Config {
@@ -53,6 +67,9 @@ impl Default for Config {
             max_deliveries: 3,
             watch_interval: Duration::from_secs(1),
             worker_window: Duration::from_secs(15),
+            retain_finished: Duration::from_secs(30 * 86_400),
+            health_interval: Duration::from_secs(1),
+            retention_interval: Duration::from_secs(60),
         }
     }
 }
@@ -70,6 +87,12 @@ pub async fn serve(
     health
         .set_serving::<proto::v1::scan_service_server::ScanServiceServer<Service>>()
         .await;
+    let health_task = tokio::spawn(health::follow_redis(
+        health,
+        queue.clone(),
+        config.health_interval,
+        shutdown.clone(),
+    ));
     let service = Service::new(
         queue.clone(),
         config.clone(),
@@ -89,6 +112,7 @@ pub async fn serve(
         .await;
     shutdown.cancel();
     let _ = sweeper.await;
+    let _ = health_task.await;
     result
 }
 
@@ -97,12 +121,23 @@ pub async fn serve(
 async fn sweep(queue: queue::Queue, config: Config, clock: Clock, shutdown: CancellationToken) {
     let period =
         (config.reclaim_idle / 2).clamp(Duration::from_millis(500), Duration::from_secs(10));
+    let mut last_retention: Option<tokio::time::Instant> = None;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(period) => {}
         }
         let now = unix_ms(clock());
+        if last_retention.is_none_or(|t| t.elapsed() >= config.retention_interval) {
+            last_retention = Some(tokio::time::Instant::now());
+            match queue.sweep_retention(config.retain_finished, now).await {
+                Ok(swept) if swept != queue::Swept::default() => {
+                    tracing::info!(?swept, "retention sweep")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("retention sweep: {e}"),
+            }
+        }
         if let Err(e) = queue
             .reclaim(None, config.reclaim_idle, config.max_deliveries, 100, now)
             .await

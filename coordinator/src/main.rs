@@ -25,6 +25,10 @@ struct Args {
         default_value = "redis://127.0.0.1:6379"
     )]
     redis: String,
+    /// Read the Redis URL from this file instead (its first line not starting with #): for
+    /// a URL with a password, e.g. a systemd credential (`LoadCredential=`, `%d/redis-url`).
+    #[arg(long, env = "SCAN_COORDINATOR_REDIS_FILE", value_name = "FILE")]
+    redis_file: Option<std::path::PathBuf>,
     /// Sites per shard.
     #[arg(long, env = "SCAN_COORDINATOR_SHARD_SIZE", default_value_t = 100)]
     shard_size: u64,
@@ -34,6 +38,18 @@ struct Args {
     /// Deliveries of a shard before its remaining sites get `scan_failed` results.
     #[arg(long, env = "SCAN_COORDINATOR_MAX_DELIVERIES", default_value_t = 3)]
     max_deliveries: u64,
+    /// Keep an ended (done or cancelled) job's results this long after it ended, then let
+    /// its keys expire (e.g. 30d, 12h; `scanctl delete JOB` removes one at once).
+    #[arg(long, env = "SCAN_COORDINATOR_RETAIN_FINISHED", default_value = "30d", value_parser = queue::parse_duration)]
+    retain_finished: Duration,
+    /// Serve Prometheus metrics at /metrics (and /healthz, /readyz) on this address, e.g.
+    /// 0.0.0.0:9100. Off by default.
+    #[arg(
+        long,
+        env = "SCAN_COORDINATOR_METRICS_LISTEN",
+        value_name = "HOST:PORT"
+    )]
+    metrics_listen: Option<String>,
     /// Redis key prefix (several deployments can share one Redis).
     #[arg(long, env = "SCAN_COORDINATOR_REDIS_PREFIX", default_value = "govscan")]
     redis_prefix: String,
@@ -59,22 +75,25 @@ async fn main() -> anyhow::Result<()> {
         prefix: args.redis_prefix.clone(),
         ..Default::default()
     };
-    let queue = queue::Queue::connect(&args.redis, &options)
-        .with_context(|| format!("redis URL {:?}", args.redis))?;
+    let redis = queue::choose_url(&args.redis, args.redis_file.as_deref())?;
+    let shown = queue::redact(&redis);
+    let queue =
+        queue::Queue::connect(&redis, &options).with_context(|| format!("redis URL {shown:?}"))?;
     if let Err(e) = queue.ping().await {
         tracing::warn!(
             "redis at {} does not answer yet ({e}); serving anyway, requests will fail until it does",
-            args.redis
+            shown
         );
     }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, redis = %args.redis, "coordinator serving");
+    tracing::info!(listen = %listener.local_addr()?, redis = %shown, "coordinator serving");
     let config = coordinator::Config {
         shard_size: args.shard_size,
         reclaim_idle: args.reclaim_idle,
         max_deliveries: args.max_deliveries,
+        retain_finished: args.retain_finished,
         ..Default::default()
     };
     let shutdown = CancellationToken::new();
@@ -85,6 +104,23 @@ async fn main() -> anyhow::Result<()> {
         signal.cancel();
     });
     let clock: coordinator::Clock = Arc::new(SystemTime::now);
+    if let Some(addr) = &args.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("--metrics-listen {addr}"))?;
+        tracing::info!(listen = %metrics_listener.local_addr()?, "serving /metrics, /healthz, /readyz");
+        let endpoints = coordinator::Metrics::default().endpoints(
+            env!("CARGO_PKG_VERSION"),
+            queue.clone(),
+            config.worker_window,
+            Arc::clone(&clock),
+        );
+        tokio::spawn(telemetry::serve(
+            metrics_listener,
+            endpoints,
+            shutdown.clone(),
+        ));
+    }
     coordinator::serve(listener, queue, config, clock, shutdown).await?;
     Ok(())
 }

@@ -430,6 +430,16 @@ impl v1::scan_service_server::ScanService for Service {
         tracing::info!(job = %info.id, state = %info.state, "cancel requested");
         Ok(Response::new(self.status(&info, None).await))
     }
+
+    async fn delete_job(
+        &self,
+        request: Request<v1::DeleteJobRequest>,
+    ) -> Result<Response<v1::JobStatus>, Status> {
+        let info = self.find(&request.into_inner().job_id).await?;
+        let info = self.queue.delete_job(&info.id).await.map_err(Error::from)?;
+        tracing::info!(job = %info.id, state = %info.state, sites = info.total, "job deleted");
+        Ok(Response::new(to_status(&info, 0.0, 0)))
+    }
 }
 
 fn receiver_stream<T: Send + 'static>(rx: mpsc::Receiver<Result<T, Status>>) -> ServerStream<T> {

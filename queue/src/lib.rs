@@ -14,6 +14,9 @@
 //! | `P:job:ID:results` | hash | site index → result JSON, written set-if-absent |
 //! | `P:workers` | sorted set | worker name → last heartbeat (unix ms) |
 //!
+//! Ended jobs expire after a retention period, and heartbeats of workers long gone are
+//! pruned: see [`Queue::sweep_retention`] and [`Queue::delete_job`].
+//!
 //! **Why streams with a consumer group** (and not lists with `BLMOVE`): a stream's pending
 //! entries list records, per delivered shard, who holds it, for how long, and how many times
 //! it was delivered. That is exactly what recovery needs: a shard held by a dead worker goes
@@ -54,7 +57,12 @@
 //! Nothing here reads the clock or the environment: times are passed in as unix
 //! milliseconds.
 
+mod retention;
 mod scripts;
+mod url;
+
+pub use retention::{HEARTBEAT_KEEP, SETTLE, Swept};
+pub use url::{choose_url, read_url_file, redact};
 
 use model::{Code, Site, SiteResult};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -742,8 +750,9 @@ impl Queue {
             .await;
         let reply = match reply {
             Ok(r) => r,
-            // A job finished and its stream went away between SMEMBERS and XREADGROUP.
-            Err(e) if e.code() == Some("NOGROUP") => return Ok(Vec::new()),
+            // A job finished and its stream went away between SMEMBERS and XREADGROUP, or
+            // while the read was blocked (retention dropped it).
+            Err(e) if matches!(e.code(), Some("NOGROUP" | "UNBLOCKED")) => return Ok(Vec::new()),
             Err(e) => return Err(e.into()),
         };
         let mut out = Vec::new();
@@ -1082,7 +1091,7 @@ mod tests {
     }
 }
 
-/// Parse a duration flag: `30s`, `500ms`, `2m`, `1h`, or bare seconds (`30`).
+/// Parse a duration flag: `30s`, `500ms`, `2m`, `1h`, `30d`, or bare seconds (`30`).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let split = s
@@ -1097,7 +1106,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "ms" => value / 1000.0,
         "m" => value * 60.0,
         "h" => value * 3600.0,
-        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s, m or h)")),
+        "d" => value * 86_400.0,
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
+            ));
+        }
     };
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("{s:?} is not a duration"));
@@ -1115,6 +1129,7 @@ mod duration_tests {
         assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
         assert!(parse_duration("2 weeks").is_err());
         assert!(parse_duration("").is_err());
     }

@@ -280,3 +280,117 @@ async fn an_unreadable_site_record_becomes_its_own_result_and_the_rest_loads() {
     assert_eq!(stored.written, 4);
     assert!(stored.job_finished);
 }
+
+/// Every result of a job's sites, written (and the shards acknowledged) at `now`.
+async fn finish(q: &Queue, job: &JobId, n: usize, now: u64) {
+    while let Some(d) = q.take("w", 1, 0, POLL).await.unwrap().pop() {
+        let work = q.load(&d).await.unwrap();
+        let all: Vec<_> = work.sites.iter().map(|(i, s)| (*i, ok(s))).collect();
+        q.store(&d, &all, true, now).await.unwrap();
+    }
+    let info = q.job(job).await.unwrap().unwrap();
+    assert_eq!((info.state, info.done), (JobState::Done, n as u64));
+}
+
+async fn exists(redis: &Redis, key: &str) -> bool {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}", redis.port)).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let n: u64 = redis::cmd("EXISTS")
+        .arg(key)
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    n == 1
+}
+
+async fn pttl(redis: &Redis, key: &str) -> i64 {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{}", redis.port)).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("PTTL")
+        .arg(key)
+        .query_async(&mut c)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn ended_jobs_expire_after_retention_and_running_ones_are_kept() {
+    let redis = Redis::start();
+    let q = redis.queue();
+    let day = Duration::from_secs(86_400);
+    let ms = |d: Duration| d.as_millis() as u64;
+    let done = job(&q, "done1", 6, 3).await;
+    finish(&q, &done, 6, 1_000).await;
+    let running = job(&q, "run1", 4, 4).await;
+    q.heartbeat("old-worker", 10).await.unwrap();
+    q.heartbeat("live-worker", ms(day)).await.unwrap();
+
+    // One day after it ended, with 30 days of retention: every key of the done job expires
+    // in the 29 days left; its stream and site list are gone; the running job is untouched.
+    let now = 1_000 + ms(day);
+    let swept = q.sweep_retention(30 * day, now).await.unwrap();
+    assert_eq!((swept.deleted, swept.expiring, swept.compacted), (0, 1, 1));
+    assert_eq!(swept.heartbeats, 1, "the stale heartbeat is pruned");
+    let left = pttl(&redis, "govscan:job:done1:results").await;
+    assert!(left > 0 && left as u64 <= ms(29 * day), "TTL {left}");
+    assert!(pttl(&redis, "govscan:job:done1").await > 0);
+    assert!(!exists(&redis, "govscan:job:done1:shards").await);
+    assert!(!exists(&redis, "govscan:job:done1:sites").await);
+    assert_eq!(
+        pttl(&redis, "govscan:job:run1").await,
+        -1,
+        "no TTL while running"
+    );
+    assert!(exists(&redis, "govscan:job:run1:shards").await);
+    // The results still read back.
+    assert_eq!(q.results(&done, 0, 10).await.unwrap().len(), 6);
+
+    // Past its retention it is deleted at once and leaves the job list.
+    let swept = q
+        .sweep_retention(30 * day, 1_000 + ms(30 * day))
+        .await
+        .unwrap();
+    assert_eq!(swept.deleted, 1);
+    assert!(q.job(&done).await.unwrap().is_none());
+    let ids: Vec<String> = q
+        .jobs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.id.to_string())
+        .collect();
+    assert_eq!(ids, ["run1"]);
+    assert!(q.job(&running).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn delete_removes_an_ended_job_and_refuses_a_running_one() {
+    let redis = Redis::start();
+    let q = redis.queue();
+    let running = job(&q, "del1", 3, 3).await;
+    let err = q.delete_job(&running).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            queue::Error::WrongState {
+                state: JobState::Running,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    q.cancel(&running, 5).await.unwrap();
+    let info = q.delete_job(&running).await.unwrap();
+    assert_eq!(info.state, JobState::Cancelled);
+    for key in ["", ":sites", ":results", ":shards"] {
+        assert!(
+            !exists(&redis, &format!("govscan:job:del1{key}")).await,
+            "{key}"
+        );
+    }
+    assert!(q.jobs().await.unwrap().is_empty());
+    assert!(matches!(
+        q.delete_job(&running).await.unwrap_err(),
+        queue::Error::UnknownJob(_)
+    ));
+}

@@ -12,8 +12,6 @@
 //! two servers in one process. Every connection is bounded in time ([`REQUEST_TIMEOUT`]) and
 //! in number ([`MAX_CONNECTIONS`]).
 
-pub use prometheus_client;
-
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use http_body_util::Full;
@@ -55,7 +53,11 @@ pub fn register_build_info(registry: &mut Registry, program: &str, version: &str
             version: version.to_owned(),
         })
         .set(1);
-    registry.register("build_info", "The program and its version (always 1)", family);
+    registry.register(
+        "build_info",
+        "The program and its version (always 1)",
+        family,
+    );
 }
 
 /// Runs before each scrape (e.g. reads gauges from Redis).
@@ -132,7 +134,9 @@ async fn answer<B>(endpoints: &Endpoints, req: Request<B>) -> Response<Full<Byte
     match req.uri().path() {
         "/metrics" => {
             if let Some(refresh) = &endpoints.refresh
-                && tokio::time::timeout(REQUEST_TIMEOUT, refresh()).await.is_err()
+                && tokio::time::timeout(REQUEST_TIMEOUT, refresh())
+                    .await
+                    .is_err()
             {
                 tracing::warn!("metrics refresh took longer than {REQUEST_TIMEOUT:?}");
             }
@@ -173,9 +177,11 @@ mod tests {
 
     async fn get(addr: std::net::SocketAddr, path: &str) -> String {
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-        s.write_all(format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes())
-            .await
-            .unwrap();
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
         let mut out = String::new();
         s.read_to_string(&mut out).await.unwrap();
         out
@@ -224,7 +230,10 @@ mod tests {
         assert!(refreshed.load(Ordering::SeqCst));
         assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
         let r = get(addr, "/readyz").await;
-        assert!(r.starts_with("HTTP/1.1 503") && r.contains("redis down"), "{r}");
+        assert!(
+            r.starts_with("HTTP/1.1 503") && r.contains("redis down"),
+            "{r}"
+        );
         ready.store(true, Ordering::SeqCst);
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
         assert!(get(addr, "/nope").await.starts_with("HTTP/1.1 404"));

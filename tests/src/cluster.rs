@@ -125,11 +125,22 @@ impl Redis {
     /// Stop it (SIGTERM: it writes the AOF and exits) and start it again on the same port
     /// and files, waiting `down` in between.
     pub fn restart(&mut self, down: Duration) {
+        self.stop();
+        std::thread::sleep(down);
+        self.spawn();
+    }
+
+    /// Stop it (SIGTERM: it writes the AOF and exits); [`Redis::start_again`] brings it back.
+    pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             terminate(&mut child);
             wait_exit(&mut child, "redis-server");
         }
-        std::thread::sleep(down);
+    }
+
+    /// Start it again on the same port and files after [`Redis::stop`].
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "redis-server is running");
         self.spawn();
     }
 }
@@ -153,6 +164,7 @@ pub struct Builder {
     concurrency: u32,
     shards_in_flight: usize,
     crash_on_host: Option<String>,
+    metrics: bool,
 }
 
 impl Default for Builder {
@@ -165,6 +177,7 @@ impl Default for Builder {
             concurrency: 8,
             shards_in_flight: 2,
             crash_on_host: None,
+            metrics: false,
         }
     }
 }
@@ -194,6 +207,12 @@ impl Builder {
         self.shards_in_flight = n;
         self
     }
+    /// The coordinator and every worker serve `--metrics-listen` on a free port
+    /// ([`Cluster::coordinator_metrics`], [`Cluster::worker_metrics`]).
+    pub fn metrics(mut self) -> Self {
+        self.metrics = true;
+        self
+    }
     /// Workers abort on taking a shard holding `host` (their test-only fault injection).
     pub fn crash_on_host(mut self, host: &str) -> Self {
         self.crash_on_host = Some(host.into());
@@ -208,7 +227,9 @@ impl Builder {
         let mut cluster = Cluster {
             coordinator: None,
             coordinator_port: free_port(),
+            coordinator_metrics_port: free_port(),
             workers: Vec::new(),
+            worker_metrics_ports: Vec::new(),
             spawned: 0,
             scan_flags: vec![
                 "--dns-server".into(),
@@ -238,8 +259,11 @@ pub struct Cluster {
     redis: Redis,
     coordinator: Option<Child>,
     coordinator_port: u16,
+    coordinator_metrics_port: u16,
     /// (name, process); `None` once killed or exited and reaped.
     workers: Vec<(String, Option<Child>)>,
+    /// Each worker's `--metrics-listen` port (with [`Builder::metrics`]).
+    worker_metrics_ports: Vec<u16>,
     spawned: usize,
     scan_flags: Vec<OsString>,
     options: Builder,
@@ -276,6 +300,16 @@ impl Cluster {
         &mut self.redis
     }
 
+    /// The coordinator's `--metrics-listen` address (with [`Builder::metrics`]).
+    pub fn coordinator_metrics(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.coordinator_metrics_port))
+    }
+
+    /// Worker `i`'s `--metrics-listen` address (with [`Builder::metrics`]).
+    pub fn worker_metrics(&self, i: usize) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.worker_metrics_ports[i]))
+    }
+
     /// Start the coordinator (again) on its port and wait until it listens.
     pub fn start_coordinator(&mut self) {
         assert!(self.coordinator.is_none(), "the coordinator is running");
@@ -286,6 +320,18 @@ impl Cluster {
             .args(["--shard-size", &self.options.shard_size.to_string()])
             .args(["--reclaim-idle", &self.options.reclaim_idle])
             .args(["--max-deliveries", &self.options.max_deliveries.to_string()])
+            .args(
+                self.options
+                    .metrics
+                    .then(|| {
+                        [
+                            "--metrics-listen".to_owned(),
+                            format!("127.0.0.1:{}", self.coordinator_metrics_port),
+                        ]
+                    })
+                    .into_iter()
+                    .flatten(),
+            )
             .stdout(log_file(&log))
             .stderr(log_file(&log))
             .spawn()
@@ -329,8 +375,13 @@ impl Cluster {
         if let Some(host) = &self.options.crash_on_host {
             cmd.env("SCAN_WORKER_CRASH_ON_HOST", host);
         }
+        let metrics_port = free_port();
+        if self.options.metrics {
+            cmd.args(["--metrics-listen", &format!("127.0.0.1:{metrics_port}")]);
+        }
         let child = cmd.spawn().expect("scan-worker");
         self.workers.push((name, Some(child)));
+        self.worker_metrics_ports.push(metrics_port);
         self.workers.len() - 1
     }
 
@@ -525,4 +576,65 @@ pub fn split_csv(csv: &Path, dir: &Path, parts: usize) -> Vec<PathBuf> {
             path
         })
         .collect()
+}
+
+/// `GET path` over HTTP/1.1 from `addr`: the status code and the body; `None` when nothing
+/// answers. Bounded by a 10 s timeout per step.
+pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
+/// A Prometheus text exposition, by series (`name{labels}` exactly as exposed) → value.
+#[derive(Debug, Clone, Default)]
+pub struct Scrape(pub std::collections::BTreeMap<String, f64>);
+
+impl Scrape {
+    /// `GET /metrics` from `addr` (panics unless it answers 200).
+    pub fn from(addr: SocketAddr) -> Scrape {
+        let (status, body) = http_get(addr, "/metrics").expect("/metrics answers");
+        assert_eq!(status, 200, "/metrics: {body}");
+        Scrape::parse(&body)
+    }
+
+    pub fn parse(text: &str) -> Scrape {
+        Scrape(
+            text.lines()
+                .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+                .filter_map(|l| {
+                    let (series, value) = l.rsplit_once(' ')?;
+                    Some((series.to_owned(), value.parse().ok()?))
+                })
+                .collect(),
+        )
+    }
+
+    /// The value of one series (0 when absent: Prometheus counters start when first used).
+    pub fn get(&self, series: &str) -> f64 {
+        self.0.get(series).copied().unwrap_or(0.0)
+    }
+
+    /// Every series of metric `name` with its labels text (`{verdict="forced"}`).
+    pub fn family(&self, name: &str) -> Vec<(String, f64)> {
+        self.0
+            .iter()
+            .filter_map(|(k, v)| {
+                let rest = k.strip_prefix(name)?;
+                (rest.is_empty() || rest.starts_with('{')).then(|| (rest.to_owned(), *v))
+            })
+            .collect()
+    }
 }

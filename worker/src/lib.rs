@@ -22,11 +22,17 @@
 //!   also acknowledges it. A redelivered shard only scans sites without a result.
 //! - Redis errors (a restart, a network cut) are logged and retried with backoff; nothing
 //!   held is dropped while retrying.
+//! - [`Metrics`] counts sites scanned by verdict, findings, scan durations, sites and shards
+//!   held, Redis errors, and whether the worker is taking work (for `/readyz`).
 //!
 //! # Stopping
 //! [`Worker::run`] stops taking shards when `stop` is cancelled, finishes the shards it
 //! holds, and returns. If `abort` is cancelled too (a second signal), it returns at once
 //! and the shards it held stay pending, to be reclaimed by another worker.
+
+pub mod metrics;
+
+pub use metrics::Metrics;
 
 use engine::Engine;
 use model::{Site, SiteResult};
@@ -173,6 +179,7 @@ pub struct Worker {
     queue: Queue,
     config: Config,
     clock: Clock,
+    metrics: Metrics,
 }
 
 /// Shards this worker holds, by stream entry, for the heartbeat to refresh.
@@ -192,7 +199,13 @@ impl Worker {
             queue,
             config,
             clock,
+            metrics: Metrics::default(),
         }
+    }
+
+    /// The worker's metrics (clones count into the same ones): register them to serve them.
+    pub fn metrics(&self) -> Metrics {
+        self.metrics.clone()
     }
 
     fn now_ms(&self) -> u64 {
@@ -214,7 +227,7 @@ impl Worker {
 
         let reclaim_every = (this.config.reclaim_idle / 2).max(Duration::from_millis(200));
         let mut last_reclaim: Option<tokio::time::Instant> = None;
-        let mut backoff = Backoff::default();
+        let mut backoff = Backoff::new(this.metrics.clone());
         let mut rotation = 0usize;
         tracing::info!(worker = %this.config.name, concurrency = this.config.concurrency, "worker started");
         while !stop.is_cancelled() {
@@ -255,6 +268,7 @@ impl Worker {
                 {
                     Ok(d) => got = d,
                     Err(e) => {
+                        this.metrics.set_taking(false);
                         backoff.failed("reclaiming idle shards", &e, &stop).await;
                         continue;
                     }
@@ -269,12 +283,14 @@ impl Worker {
                 match taken {
                     Ok(d) => got = d,
                     Err(e) => {
+                        this.metrics.set_taking(false);
                         backoff.failed("taking shards", &e, &stop).await;
                         continue;
                     }
                 }
             }
             backoff.succeeded();
+            this.metrics.set_taking(!stop.is_cancelled());
             for d in got {
                 let sites = usize::try_from(d.end.saturating_sub(d.start)).unwrap_or(usize::MAX);
                 shard_size = sites.max(1);
@@ -285,6 +301,7 @@ impl Worker {
                 held.lock()
                     .expect("held lock")
                     .insert(d.entry.clone(), d.clone());
+                this.metrics.shard_taken();
                 let worker = Arc::clone(&this);
                 let scans = Arc::clone(&scans);
                 let held = Arc::clone(&held);
@@ -297,12 +314,14 @@ impl Worker {
                         _ = worker.process(d, scans, &mut pending) => {}
                     }
                     held.lock().expect("held lock").remove(&entry);
+                    worker.metrics.shard_released();
                     drop(permit);
                     // Last: its drop wakes the take loop, which then sees the slot free.
                     drop(pending);
                 });
             }
         }
+        this.metrics.set_taking(false);
         tracing::info!(
             held = shards.len(),
             "stopping: no new shards; finishing the shards held"
@@ -326,8 +345,10 @@ impl Worker {
             let list: Vec<Delivery> = held.lock().expect("held lock").values().cloned().collect();
             let now = self.now_ms();
             if let Err(e) = self.queue.heartbeat(&self.config.name, now).await {
+                self.metrics.redis_error();
                 tracing::warn!("heartbeat: {e}");
             } else if let Err(e) = self.queue.touch(&self.config.name, &list).await {
+                self.metrics.redis_error();
                 tracing::warn!("refreshing held shards: {e}");
             }
             tokio::select! {
@@ -381,8 +402,13 @@ impl Worker {
             let engine = Arc::clone(&self.engine);
             let now = (self.clock)();
             let task_site = site.clone();
+            let metrics = self.metrics.clone();
             let handle = tasks.spawn(async move {
+                metrics.site_started();
+                let started = std::time::Instant::now();
                 let result = engine.scan(&task_site, now).await;
+                metrics.site_ended();
+                metrics.scanned(&result, started.elapsed());
                 drop(permit);
                 (index, result)
             });
@@ -450,7 +476,7 @@ impl Worker {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, queue::Error>>,
     {
-        let mut backoff = Backoff::default();
+        let mut backoff = Backoff::new(self.metrics.clone());
         loop {
             match op().await {
                 Ok(v) => {
@@ -465,15 +491,23 @@ impl Worker {
     }
 }
 
-/// Exponential backoff between 100 ms and 5 s, logging each failure.
-#[derive(Default)]
+/// Exponential backoff between 100 ms and 5 s, logging and counting each failure.
 struct Backoff {
     failures: u32,
+    metrics: Metrics,
 }
 
 impl Backoff {
+    fn new(metrics: Metrics) -> Self {
+        Backoff {
+            failures: 0,
+            metrics,
+        }
+    }
+
     async fn failed(&mut self, what: &str, e: &queue::Error, stop: &CancellationToken) {
         self.failures += 1;
+        self.metrics.redis_error();
         let delay =
             Duration::from_millis(100 * 2u64.pow(self.failures.min(6))).min(Duration::from_secs(5));
         if e.is_transient() {

@@ -25,6 +25,10 @@ struct Args {
         default_value = "redis://127.0.0.1:6379"
     )]
     redis: String,
+    /// Read the Redis URL from this file instead (its first line not starting with #): for
+    /// a URL with a password, e.g. a systemd credential (`LoadCredential=`, `%d/redis-url`).
+    #[arg(long, env = "SCAN_WORKER_REDIS_FILE", value_name = "FILE")]
+    redis_file: Option<std::path::PathBuf>,
     /// This worker's name in the queue (default: HOSTNAME-PID); unique per process.
     #[arg(long, env = "SCAN_WORKER_NAME")]
     name: Option<String>,
@@ -41,6 +45,10 @@ struct Args {
     /// Redis key prefix (must match the coordinator's).
     #[arg(long, env = "SCAN_WORKER_REDIS_PREFIX", default_value = "govscan")]
     redis_prefix: String,
+    /// Serve Prometheus metrics at /metrics, and /healthz and /readyz, on this address
+    /// (e.g. 0.0.0.0:9101). Off by default.
+    #[arg(long, env = "SCAN_WORKER_METRICS_LISTEN", value_name = "HOST:PORT")]
+    metrics_listen: Option<String>,
     /// TEST-ONLY fault injection: abort the process when taking a shard that holds this
     /// host. Stands for "a shard that crashes its worker every time". Never set in production.
     #[arg(long, env = "SCAN_WORKER_CRASH_ON_HOST", hide = true)]
@@ -86,10 +94,12 @@ async fn main() -> anyhow::Result<()> {
         response_timeout: options.response_timeout + config.poll,
         ..options.clone()
     };
-    let reader = queue::Queue::connect(&args.redis, &reader_options)
-        .with_context(|| format!("redis URL {:?}", args.redis))?;
-    let queue = queue::Queue::connect(&args.redis, &options)?;
-    tracing::info!(name = %config.name, redis = %args.redis, "connecting");
+    let redis = queue::choose_url(&args.redis, args.redis_file.as_deref())?;
+    let shown = queue::redact(&redis);
+    let reader = queue::Queue::connect(&redis, &reader_options)
+        .with_context(|| format!("redis URL {shown:?}"))?;
+    let queue = queue::Queue::connect(&redis, &options)?;
+    tracing::info!(name = %config.name, redis = %shown, "connecting");
 
     let stop = CancellationToken::new();
     let abort = CancellationToken::new();
@@ -119,8 +129,18 @@ async fn main() -> anyhow::Result<()> {
         });
     }
     let clock: worker::Clock = Arc::new(SystemTime::now);
-    worker::Worker::new(engine, reader, queue, config, clock)
-        .run(stop, abort)
-        .await?;
+    let worker = worker::Worker::new(engine, reader, queue.clone(), config, clock);
+    let metrics_stop = CancellationToken::new();
+    if let Some(addr) = &args.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("--metrics-listen {addr}"))?;
+        tracing::info!(listen = %listener.local_addr()?, "serving /metrics, /healthz, /readyz");
+        let endpoints = worker.metrics().endpoints(env!("CARGO_PKG_VERSION"), queue);
+        tokio::spawn(telemetry::serve(listener, endpoints, metrics_stop.clone()));
+    }
+    let result = worker.run(stop, abort).await;
+    metrics_stop.cancel();
+    result?;
     Ok(())
 }
