@@ -53,7 +53,8 @@ echo "result JSON: $(wc -c < "$work/results.jsonl") bytes for $(wc -l < "$work/r
 echo "== a finished job of 100,000 sites (the 2,000 results × 50, each under its own URL)"
 big="00000000-0000-7000-8000-000000100000"
 python3 - "$work/results.jsonl" "$big" > "$work/big.resp" <<'PY'
-import json, sys
+import json, sys, time
+now = int(time.time() * 1000)  # ended now: within the coordinator's retention
 lines = open(sys.argv[1]).read().splitlines()
 job = sys.argv[2]
 def resp(*args):
@@ -73,17 +74,21 @@ for k in range(50):
         w.write(resp("HSET", f"govscan:job:{job}:results", i, json.dumps(r, ensure_ascii=False, separators=(",", ":"))))
         i += 1
 w.write(resp("HSET", f"govscan:job:{job}", "name", "100k", "label", "", "state", "done", "total", i,
-             "shards", i // 100, "done", i, "failed", 0, "taken", i, "created_ms", 1, "finished_ms", 2))
-w.write(resp("ZADD", "govscan:jobs", 1, job))
+             "shards", i // 100, "done", i, "failed", 0, "taken", i, "created_ms", now, "finished_ms", now))
+w.write(resp("ZADD", "govscan:jobs", now, job))
 PY
 m3="$(used)"
 r --pipe < "$work/big.resp" > /dev/null
 m4="$(used)"
 echo "used_memory: +$((m4 - m3)) for 100,000 results; MEMORY USAGE results: $(usage "$big" :results)"
 
-echo "== client peak RSS reading the 100,000-site job (KB, /usr/bin/time %M)"
-rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
-for which in new old; do
+echo "== client peak RSS reading the 100,000-site job (/usr/bin/time %M)"
+# Peak RSS, exit status and bytes written of a command.
+rss() {
+  /usr/bin/time -o "$work/time.txt" -f '%M KB peak RSS, exit %x' "$@" > "$work/out" 2> "$work/err" || true
+  echo "$(tail -1 "$work/time.txt"), $(wc -c < "$work/out") bytes out $(head -c 300 "$work/err")"
+}
+for which in new old; do  # new: BIN_DIR
   ctl="$bin/scanctl"
   if [ "$which" = old ]; then [ -n "$old" ] || continue; ctl="$old"; fi
   echo "$which results --format jsonl: $(rss "$ctl" results "$big" --format jsonl)"
