@@ -3,7 +3,7 @@
 //! - `scanctl scan FILE` / `scanctl scan --url URL`: scan on this machine (embedded mode, no
 //!   Redis), with the same engine the workers run.
 //! - `scanctl demo`: start the simulated site farm in-process and scan it, end to end.
-//! - `scanctl submit|status|watch|results|jobs|cancel`: the cluster, through a coordinator.
+//! - `scanctl submit|status|watch|results|jobs|cancel|delete`: the cluster, through a coordinator.
 //! - `scanctl report|diff`: the NDC tables, the agency tree, findings and fixes.
 //! - `scanctl trust list`: the anchors and constraints of a trust profile.
 //!
