@@ -6,7 +6,8 @@
 #   2. install them with dpkg into a throw-away root and run each binary's --version there;
 #   3. systemd-analyze verify and systemd-analyze security (offline, on the installed units):
 #      each unit's exposure must be 3.0 or lower;
-#   4. cloud-init schema on deploy/cloud-init/worker.yaml (and a broken copy must fail);
+#   4. cloud-init schema on deploy/cloud-init/worker.yaml (and a broken copy must fail), and
+#      `sh -n` on the script it writes;
 #   5. check_refs.py: compose, k8s, env files, units and cloud-init against --help.
 #
 #   deploy/check.sh BIN_DIR
@@ -82,6 +83,15 @@ if cloud-init schema --config-file "$work/broken.yaml" > /dev/null 2>&1; then
   fail "cloud-init schema accepted a broken worker.yaml"
 fi
 ok "cloud-init/worker.yaml: $(cat "$work/schema.txt")"
+# ... and the join script it writes is valid sh, its settings file valid sh assignments
+/usr/bin/python3 -c '
+import sys, yaml
+for f in yaml.safe_load(open(sys.argv[1]))["write_files"]:
+    open(sys.argv[2] + "/" + f["path"].rsplit("/", 1)[1], "w").write(f["content"])' \
+  "$here/cloud-init/worker.yaml" "$work"
+sh -n "$work/govscan-join" || fail "the govscan-join script of worker.yaml is not valid sh"
+(set -e; . "$work/join.env"; [ -n "$GOVSCAN_REDIS_URL" ]) || fail "join.env of worker.yaml does not source"
+ok "cloud-init/worker.yaml: govscan-join and join.env parse"
 
 # 5. references
 /usr/bin/python3 "$here/check_refs.py" "$bin_dir" || fail "deployment files refer to what the binaries do not read"
