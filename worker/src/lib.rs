@@ -453,7 +453,7 @@ impl Worker {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, queue::Error>>,
     {
-        let mut backoff = Backoff::default();
+        let mut backoff = Backoff::new(self.metrics.clone());
         loop {
             match op().await {
                 Ok(v) => {
