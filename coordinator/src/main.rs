@@ -37,6 +37,8 @@ struct Args {
     /// Redis key prefix (several deployments can share one Redis).
     #[arg(long, env = "SCAN_COORDINATOR_REDIS_PREFIX", default_value = "govscan")]
     redis_prefix: String,
+    #[command(flatten)]
+    archive: coordinator::archiver::Args,
 }
 
 #[tokio::main]
@@ -55,6 +57,10 @@ async fn main() -> anyhow::Result<()> {
         args.max_deliveries >= 1,
         "--max-deliveries must be at least 1"
     );
+    let archive = args
+        .archive
+        .settings(std::env::var("PGPASSWORD").ok())
+        .map_err(anyhow::Error::msg)?;
     let options = queue::ConnectOptions {
         prefix: args.redis_prefix.clone(),
         ..Default::default()
@@ -85,7 +91,17 @@ async fn main() -> anyhow::Result<()> {
         signal.cancel();
     });
     let clock: coordinator::Clock = Arc::new(SystemTime::now);
+    let archiver = archive.map(|settings| {
+        tokio::spawn(coordinator::archiver::run(
+            queue.clone(),
+            settings,
+            shutdown.clone(),
+        ))
+    });
     coordinator::serve(listener, queue, config, clock, shutdown).await?;
+    if let Some(task) = archiver {
+        let _ = task.await;
+    }
     Ok(())
 }
 
