@@ -159,13 +159,80 @@ impl Archive {
     /// (oldest scan first; in a scan the groups, then the total). Aggregated by PostgreSQL:
     /// the rows returned are one per scan and group, whatever the number of sites.
     pub async fn trend(&self, q: &TrendQuery) -> Result<Vec<TrendRow>, Error> {
-        // Without an agency the tree is never evaluated (a CTE nobody reads is not run).
-        let subtree = if q.agency.is_some() {
-            "r.agency IN (SELECT agency FROM anc WHERE anc.scan_id = r.scan_id AND ancestor = $2)"
-        } else {
-            "$2::text IS NULL"
-        };
-        let sql = match q.by {
+        let sql = trend_sql(q);
+        let rows = self.client.query(&sql, &[&q.since, &q.agency]).await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let total: bool = row.get(4);
+                TrendRow {
+                    scan: row.get(0),
+                    scan_name: row.get(1),
+                    started: row.get(2),
+                    group: if total { None } else { row.get(3) },
+                    counts: counts(row.get(5), row.get(6), row.get(7)),
+                }
+            })
+            .collect())
+    }
+
+    /// PostgreSQL's plan of [`Archive::trend`]'s query, run (EXPLAIN ANALYZE, BUFFERS).
+    pub async fn explain_trend(&self, q: &TrendQuery) -> Result<String, Error> {
+        let sql = format!("EXPLAIN (ANALYZE, BUFFERS) {}", trend_sql(q));
+        let rows = self.client.query(&sql, &[&q.since, &q.agency]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n"))
+    }
+
+    /// For every failing site of `scan`: since which scan it has been failing.
+    pub async fn failing_since(&self, scan: i64) -> Result<Vec<FailingSince>, Error> {
+        let rows = self
+            .client
+            .query(
+                "WITH o AS (
+                   SELECT id, name, started,
+                          row_number() OVER (ORDER BY coalesce(started, archived_at), id) AS n
+                     FROM scans),
+                 f AS (SELECT site_id FROM results
+                        WHERE scan_id = $1 AND NOT (https_ok AND forced_https)),
+                 h AS (SELECT r.site_id, o.n, (r.https_ok AND r.forced_https) AS ok
+                         FROM results r JOIN o ON o.id = r.scan_id JOIN f USING (site_id)
+                        WHERE o.n <= (SELECT n FROM o WHERE id = $1)),
+                 streak AS (
+                   SELECT site_id, min(n) AS n, count(*) AS scans
+                     FROM (SELECT h.*, max(n) FILTER (WHERE ok) OVER (PARTITION BY site_id) AS last_ok
+                             FROM h) AS x
+                    WHERE n > coalesce(last_ok, 0)
+                    GROUP BY site_id)
+                 SELECT s.url, o.name, o.started, streak.scans
+                   FROM streak JOIN o ON o.n = streak.n JOIN sites s ON s.id = streak.site_id
+                  ORDER BY s.url",
+                &[&scan],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|row| FailingSince {
+                url: row.get(0),
+                scan_name: row.get(1),
+                since: row.get(2),
+                scans: u32::try_from(row.get::<_, i64>(3)).unwrap_or(u32::MAX),
+            })
+            .collect())
+    }
+}
+
+fn trend_sql(q: &TrendQuery) -> String {
+    // Without an agency the tree is never evaluated (a CTE nobody reads is not run).
+    let subtree = if q.agency.is_some() {
+        "r.agency IN (SELECT agency FROM anc WHERE anc.scan_id = r.scan_id AND ancestor = $2)"
+    } else {
+        "$2::text IS NULL"
+    };
+    match q.by {
             GroupBy::Category => format!(
                 "WITH RECURSIVE {SCANS}, {TREE},
                  g AS (
@@ -211,59 +278,7 @@ impl Archive {
                    FROM g JOIN sc ON sc.id = g.scan_id
                   ORDER BY sc.n, g.is_total, g.n DESC, g.grp"
             ),
-        };
-        let rows = self.client.query(&sql, &[&q.since, &q.agency]).await?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                let total: bool = row.get(4);
-                TrendRow {
-                    scan: row.get(0),
-                    scan_name: row.get(1),
-                    started: row.get(2),
-                    group: if total { None } else { row.get(3) },
-                    counts: counts(row.get(5), row.get(6), row.get(7)),
-                }
-            })
-            .collect())
-    }
-
-    /// For every failing site of `scan`: since which scan it has been failing.
-    pub async fn failing_since(&self, scan: i64) -> Result<Vec<FailingSince>, Error> {
-        let rows = self
-            .client
-            .query(
-                "WITH o AS (
-                   SELECT id, name, started,
-                          row_number() OVER (ORDER BY coalesce(started, archived_at), id) AS n
-                     FROM scans),
-                 f AS (SELECT site_id FROM results
-                        WHERE scan_id = $1 AND NOT (https_ok AND forced_https)),
-                 h AS (SELECT r.site_id, o.n, (r.https_ok AND r.forced_https) AS ok
-                         FROM results r JOIN o ON o.id = r.scan_id JOIN f USING (site_id)
-                        WHERE o.n <= (SELECT n FROM o WHERE id = $1)),
-                 streak AS (
-                   SELECT site_id, min(n) AS n, count(*) AS scans
-                     FROM (SELECT h.*, max(n) FILTER (WHERE ok) OVER (PARTITION BY site_id) AS last_ok
-                             FROM h) AS x
-                    WHERE n > coalesce(last_ok, 0)
-                    GROUP BY site_id)
-                 SELECT s.url, o.name, o.started, streak.scans
-                   FROM streak JOIN o ON o.n = streak.n JOIN sites s ON s.id = streak.site_id
-                  ORDER BY s.url",
-                &[&scan],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|row| FailingSince {
-                url: row.get(0),
-                scan_name: row.get(1),
-                since: row.get(2),
-                scans: u32::try_from(row.get::<_, i64>(3)).unwrap_or(u32::MAX),
-            })
-            .collect())
-    }
+        }
 }
 
 fn counts(n: i64, adopted: i64, forced: i64) -> Counts {

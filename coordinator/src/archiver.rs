@@ -20,7 +20,7 @@ const BATCH: u64 = 1000;
 
 /// The archive flags of `scan-coordinator`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct Args {
+pub struct ArchiveArgs {
     /// Archive every finished job into this PostgreSQL database
     /// (postgres://USER@HOST:PORT/DB[?sslmode=require]; no password in it).
     #[arg(long, env = "SCAN_COORDINATOR_ARCHIVE", value_name = "URL")]
@@ -49,7 +49,7 @@ pub struct Settings {
     pub interval: Duration,
 }
 
-impl Args {
+impl ArchiveArgs {
     /// The settings, with the password and CA files read; `None` without `--archive`.
     /// `env_password` is PGPASSWORD as the binary read it.
     pub fn settings(&self, env_password: Option<String>) -> Result<Option<Settings>, String> {

@@ -38,7 +38,7 @@ struct Args {
     #[arg(long, env = "SCAN_COORDINATOR_REDIS_PREFIX", default_value = "govscan")]
     redis_prefix: String,
     #[command(flatten)]
-    archive: coordinator::archiver::Args,
+    archive: coordinator::archiver::ArchiveArgs,
 }
 
 #[tokio::main]

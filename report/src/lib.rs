@@ -22,6 +22,7 @@
 pub mod build;
 pub mod diff;
 pub mod lang;
+pub mod pack;
 pub mod ratio;
 pub mod render;
 pub mod tally;

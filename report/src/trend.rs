@@ -190,7 +190,7 @@ impl Trend {
 
     /// One chart per group, then the table.
     pub fn charts_html(&self, lang: Lang) -> String {
-        let mut s = String::new();
+        let mut s = String::from("<div class=\"charts\">\n");
         for g in self.groups() {
             let points: Vec<(String, Row)> = self
                 .series(g)
@@ -199,6 +199,7 @@ impl Trend {
                 .collect();
             s.push_str(&chart(&self.group_label(g, lang), &points, lang));
         }
+        s.push_str("</div>\n");
         s
     }
 
@@ -331,12 +332,19 @@ pub(crate) fn chart(title: &str, points: &[(String, Row)], lang: Lang) -> String
     for (i, (name, r)) in points.iter().enumerate() {
         let (xa, ya, yf) = (x(i), y(adopted(r)), y(forced(r)));
         let label: String = name.chars().take(14).collect();
+        // The first label reads rightwards from its point, the last leftwards: neither
+        // runs into the axis or off the chart.
+        let anchor = match i {
+            0 if n > 1 => "start",
+            i if n > 1 && i == n - 1 => "end",
+            _ => "middle",
+        };
         let _ = writeln!(
             s,
             "<circle cx=\"{xa:.1}\" cy=\"{ya:.1}\" r=\"4\" fill=\"#000\"><title>{} {}</title></circle>\
-             <rect x=\"{:.1}\" y=\"{:.1}\" width=\"8\" height=\"8\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"1.5\"><title>{} {}</title></rect>\
-             <text x=\"{xa:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#000\" font-weight=\"bold\">{}</text>\
-             <text x=\"{xa:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#333\">{}</text>",
+             <rect x=\"{:.1}\" y=\"{:.1}\" width=\"8\" height=\"8\" fill=\"none\" stroke=\"#000\" stroke-width=\"1.5\"><title>{} {}</title></rect>\
+             <text x=\"{xa:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" fill=\"#000\" font-weight=\"bold\">{}</text>\
+             <text x=\"{xa:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\" fill=\"#333\">{}</text>",
             esc(name),
             esc(&r.ratio.to_string()),
             xa - 4.0,

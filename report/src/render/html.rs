@@ -68,6 +68,7 @@ td.agency { white-space: nowrap; }
 .fix strong { color: var(--forced); }
 code { font-family: ui-monospace, "SFMono-Regular", Consolas, monospace; font-size: .85em; background: #f6f8fa; padding: 0 .2em; border-radius: .2em; }
 .since { margin: 0 0 .4rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(30rem, 1fr)); gap: .5rem 1.5rem; }
 figure.trend { margin: 0 0 1.2rem; break-inside: avoid; page-break-inside: avoid; }
 figure.trend figcaption { font-weight: 600; }
 #todo ol { padding-left: 1.4rem; } #todo li { margin: .3rem 0; }
@@ -465,11 +466,15 @@ fn history(report: &Report, lang: Lang) -> String {
     };
     let l = lang.labels();
     let w = words(lang);
-    let mut s = format!(
-        "<section id=\"trend\">\n<h2>{}</h2>\n{}</section>\n",
-        esc(w.trend),
-        h.trend.charts_html(lang)
-    );
+    let mut s = String::new();
+    if !h.trend.rows.is_empty() {
+        let _ = writeln!(
+            s,
+            "<section id=\"trend\">\n<h2>{}</h2>\n{}</section>",
+            esc(w.trend),
+            h.trend.charts_html(lang)
+        );
+    }
     if let (Some(prev), Some(d)) = (&h.previous, &h.changes) {
         let _ = writeln!(
             s,
