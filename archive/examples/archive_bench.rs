@@ -7,7 +7,8 @@
 //!     'postgres://postgres@127.0.0.1:5432/bench1?sslmode=disable' \
 //!     'postgres://postgres@127.0.0.1:5432/bench2?sslmode=disable' 100000 20 50000
 //! ```
-//! Both databases must exist and be empty. The results are synthetic but shaped like the
+//! Both databases must exist. SITES 0 skips the first part; scans archived by an earlier
+//! run are kept, so the queries can be timed again (after a migration, say). The results are synthetic but shaped like the
 //! engine's (a two-certificate chain, two redirect hops, findings, mixed-content samples).
 
 use archive::{Archive, Begin, GroupBy, ScanMeta, Tls, TrendQuery};
@@ -66,7 +67,8 @@ async fn archive_scan(db: &mut Archive, scan: usize, sites: usize) -> std::time:
         settings: serde_json::json!({}),
     };
     let Begin::New(mut w) = db.begin(&meta).await.expect("begin") else {
-        panic!("the database is not empty");
+        // Archived by an earlier run: the queries can be timed again on the same data.
+        return std::time::Duration::ZERO;
     };
     for chunk in (0..sites).collect::<Vec<_>>().chunks(1000) {
         let batch: Vec<(i32, serde_json::Value)> =
@@ -112,32 +114,34 @@ async fn main() {
 
     let mut db = archive::connect(url1, None, &tls).await.expect("connect");
     db.migrate().await.expect("migrate");
-    let took = archive_scan(&mut db, 0, sites).await;
-    println!(
-        "archive {sites} sites: {:.1} s ({:.0} sites/s)",
-        took.as_secs_f64(),
-        sites as f64 / took.as_secs_f64()
-    );
-    db.client()
-        .batch_execute("VACUUM ANALYZE")
-        .await
-        .expect("vacuum");
-    println!("after one scan of {sites}: {}", size(&db).await);
-    let again = Instant::now();
-    let meta = ScanMeta {
-        source: "bench:0".into(),
-        name: "scan-00".into(),
-        fingerprint: "bench-0".into(),
-        started: None,
-        finished: None,
-        scanner_version: "bench".into(),
-        settings: serde_json::json!({}),
-    };
-    assert!(matches!(db.begin(&meta).await, Ok(Begin::Already(_))));
-    println!(
-        "archive the same scan again: {:.3} s (nothing written)",
-        again.elapsed().as_secs_f64()
-    );
+    if sites > 0 {
+        let took = archive_scan(&mut db, 0, sites).await;
+        println!(
+            "archive {sites} sites: {:.1} s ({:.0} sites/s)",
+            took.as_secs_f64(),
+            sites as f64 / took.as_secs_f64()
+        );
+        db.client()
+            .batch_execute("VACUUM ANALYZE")
+            .await
+            .expect("vacuum");
+        println!("after one scan of {sites}: {}", size(&db).await);
+        let again = Instant::now();
+        let meta = ScanMeta {
+            source: "bench:0".into(),
+            name: "scan-00".into(),
+            fingerprint: "bench-0".into(),
+            started: None,
+            finished: None,
+            scanner_version: "bench".into(),
+            settings: serde_json::json!({}),
+        };
+        assert!(matches!(db.begin(&meta).await, Ok(Begin::Already(_))));
+        println!(
+            "archive the same scan again: {:.3} s (nothing written)",
+            again.elapsed().as_secs_f64()
+        );
+    }
 
     let mut db = archive::connect(url2, None, &tls).await.expect("connect");
     db.migrate().await.expect("migrate");

@@ -13,11 +13,18 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first. Add new ones at the end; never edit an applied one.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "scans",
-    sql: include_str!("../migrations/0001_scans.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "scans",
+        sql: include_str!("../migrations/0001_scans.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "tally index",
+        sql: include_str!("../migrations/0002_tally_index.sql"),
+    },
+];
 
 /// Key of the advisory lock held while migrating (any constant the project owns).
 const LOCK_KEY: i64 = 0x676f_7673_6361_6e01; // "govscan" + 1

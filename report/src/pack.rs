@@ -104,6 +104,30 @@ pub fn index(name: Option<&str>, period: Option<&str>, entries: &[Entry], lang: 
 mod tests {
     use super::*;
 
+    fn site(url: &str, agency: &str, parent: &str) -> model::SiteResult {
+        let mut s = model::Site::parse(url).unwrap();
+        s.agency = agency.into();
+        s.parent = parent.into();
+        model::SiteResult::for_site(&s)
+    }
+
+    #[test]
+    fn packs_go_one_level_down_and_to_agencies_with_nothing_below() {
+        let results = [
+            site("a.gov.tw", "內政部", "行政院"),
+            site("b.gov.tw", "內政部警政署", "內政部"),
+            site("c.gov.tw", "教育部", "行政院"),
+            site("d.gov.tw", "臺北市政府", ""),
+        ];
+        let report = Report::build(&results, &Default::default()).unwrap();
+        let mut got = recipients(&report, 1);
+        got.sort();
+        assert_eq!(got, ["內政部", "教育部", "臺北市政府"]);
+        let mut top = recipients(&report, 0);
+        top.sort();
+        assert_eq!(top, ["臺北市政府", "行政院"]);
+    }
+
     #[test]
     fn file_names_keep_the_name_and_lose_the_separators() {
         assert_eq!(file_stem(0, "國家發展委員會"), "01-國家發展委員會");
