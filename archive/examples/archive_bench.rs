@@ -21,7 +21,7 @@ fn result(i: usize, scan: usize) -> serde_json::Value {
     let ministry = i % 30;
     let agency = format!("機關{ministry:02}-{:03}", (i / 30) % 40);
     let ok = (i * 7 + scan * 13) % 10 < 7;
-    let forced = ok && (i + scan) % 3 != 0;
+    let forced = ok && !(i + scan).is_multiple_of(3);
     let cert = |cn: &str, issuer: &str| {
         serde_json::json!({"subject": format!("CN={cn}"), "issuer": format!("CN={issuer}"),
             "dns_names": [cn], "not_before": "2026-01-01T00:00:00Z", "not_after": "2027-01-01T00:00:00Z",

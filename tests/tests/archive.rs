@@ -360,10 +360,10 @@ async fn two_scans_archived_give_history_trend_diff_and_agency_packs() {
             .map(|c| c["url"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(urls("fixed"), [fixed_url.clone()]);
-    assert_eq!(urls("broke"), [broken_url.clone()]);
+    assert_eq!(urls("fixed"), [fixed_url.as_str()]);
+    assert_eq!(urls("broke"), [broken_url.as_str()]);
     assert_eq!(urls("appeared"), ["https://new-site.gov.test/"]);
-    assert_eq!(urls("disappeared"), [removed_url.clone()]);
+    assert_eq!(urls("disappeared"), [removed_url.as_str()]);
 
     // Agency packs of the archived second scan: one page and one CSV per agency, an index.
     let packs = dir.path().join("packs");
