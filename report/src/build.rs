@@ -396,7 +396,7 @@ impl Report {
 /// Chrome does not.
 fn chrome_only(
     sites: &[&SiteResult],
-    groups: &[(String, Counts)],
+    groups: &[GroupRow],
     group_index: &HashMap<&str, usize>,
 ) -> Option<ChromeOnly> {
     if !sites.iter().any(|r| r.browsers.is_some()) {
@@ -432,8 +432,8 @@ fn chrome_only(
         per_group: groups
             .iter()
             .zip(per_group)
-            .map(|((group, _), sites)| GroupSites {
-                group: group.clone(),
+            .map(|(g, sites)| GroupSites {
+                group: g.group.clone(),
                 sites,
             })
             .collect(),

@@ -159,6 +159,12 @@ async fn two_scans_archived_give_history_trend_diff_and_agency_packs() {
         .to_owned();
     cluster.wait_done(&job).await;
     wait_archived(&db, 1, &cluster).await;
+    // The engine's per-browser verdicts are columns of every archived result.
+    assert_eq!(
+        db.query("SELECT count(*) FROM results WHERE chrome_ok IS NULL OR mozilla_ok IS NULL")
+            .trim(),
+        "0"
+    );
     let first = dir.path().join("q3.jsonl");
     let run = cluster
         .scanctl(&["results", &job, "--format", "jsonl"])
