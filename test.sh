@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it: installs the few system packages the tests
-# drive for real (redis-server, openssl, chromium, certutil; cloud-init, python3-yaml, systemd
-# and binutils for the deployment checks) when they are missing, builds the binaries the
-# integration tests run as separate processes, checks the deployment files against them
-# (deploy/check.sh: .debs built from these binaries and installed into a throw-away root,
-# systemd-analyze, cloud-init schema, compose/k8s references), then runs every test.
+# drive for real (redis-server, openssl, chromium, certutil, postgresql; cloud-init,
+# python3-yaml, systemd and binutils for the deployment checks) when they are missing, builds
+# the binaries the integration tests run as separate processes, checks the deployment files
+# against them (deploy/check.sh: .debs built from these binaries and installed into a
+# throw-away root, systemd-analyze, cloud-init schema, compose/k8s references), then runs
+# every test.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -17,6 +18,11 @@ command -v cloud-init >/dev/null || need+=(cloud-init)
 /usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v strip >/dev/null || need+=(binutils)
+# The archive tests use the PostgreSQL on 127.0.0.1:5432 when one answers, else start their
+# own (initdb + pg_ctl on a free port): they need the client and the server binaries.
+if ! command -v psql >/dev/null || ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  need+=(postgresql)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]} (needs root and Debian's package archive)" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

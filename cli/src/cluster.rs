@@ -517,7 +517,7 @@ fn status_json(s: &v1::JobStatus) -> serde_json::Value {
     })
 }
 
-/// The aggregate as JSON: `{count, adopted, forced, categories: [...], codes: {code: sites}}`.
+/// The aggregate as JSON: `{count, adopted, forced, ratio, categories: [...], codes: {code: sites}}`.
 fn report_json(r: &v1::Report) -> serde_json::Value {
     let categories: Vec<serde_json::Value> = r
         .categories
@@ -525,6 +525,7 @@ fn report_json(r: &v1::Report) -> serde_json::Value {
         .map(|c| {
             serde_json::json!({
                 "category": c.category, "count": c.count, "adopted": c.adopted, "forced": c.forced,
+                "ratio": report::Ratio::new(c.adopted, c.count),
             })
         })
         .collect();
@@ -535,19 +536,15 @@ fn report_json(r: &v1::Report) -> serde_json::Value {
         .collect();
     serde_json::json!({
         "count": r.count, "adopted": r.adopted, "forced": r.forced,
+        "ratio": report::Ratio::new(r.adopted, r.count),
         "categories": categories, "codes": codes,
     })
 }
 
 /// The aggregate as a terminal table: per category, then a total row.
 fn report_table(r: &v1::Report) -> comfy_table::Table {
-    let ratio = |a: u64, n: u64| {
-        if n == 0 {
-            "-".to_owned()
-        } else {
-            format!("{:.2}%", a as f64 * 100.0 / n as f64)
-        }
-    };
+    // The report crate's ratio: the same rounding as `scanctl report` and `scanctl trend`.
+    let ratio = |a: u64, n: u64| report::Ratio::new(a, n).to_string();
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(["category", "count", "adopted", "forced", "adoption"]);

@@ -4,12 +4,14 @@
 //!   Redis), with the same engine the workers run.
 //! - `scanctl demo`: start the simulated site farm in-process and scan it, end to end.
 //! - `scanctl submit|status|watch|results|jobs|cancel|delete`: the cluster, through a coordinator.
-//! - `scanctl report|diff`: the NDC tables, the agency tree, findings and fixes.
+//! - `scanctl report|diff`: the NDC tables, the agency tree, findings and fixes; agency packs.
 //! - `scanctl trust list`: the anchors and constraints of a trust profile.
+//! - `scanctl import|history|trend|db migrate`: the PostgreSQL archive, scan after scan.
 //!
 //! Exit codes: 0 when the work completed (whatever the findings), 2 for usage or input
 //! errors, 1 for anything else that stopped the command.
 
+mod archive_cmd;
 mod cluster;
 mod demo;
 mod explain;
@@ -52,6 +54,15 @@ enum Command {
     /// The trust profiles scans are judged by (Chrome Root Store, Mozilla).
     #[command(subcommand)]
     Trust(trust::Command),
+    /// Archive a results file in PostgreSQL as a named scan (again: nothing changes).
+    Import(archive_cmd::ImportArgs),
+    /// The archived scans, oldest first, with their figures.
+    History(archive_cmd::HistoryArgs),
+    /// The NDC figures scan after scan, per category or agency (computed in PostgreSQL).
+    Trend(archive_cmd::TrendArgs),
+    /// The archive's schema.
+    #[command(subcommand)]
+    Db(archive_cmd::DbCommand),
 }
 
 /// An error the user caused (bad flag, unreadable or malformed input): exit code 2.
@@ -82,6 +93,10 @@ async fn main() -> ExitCode {
         Command::Report(args) => report_cmd::report(args).await,
         Command::Diff(args) => report_cmd::diff(args).await,
         Command::Trust(cmd) => trust::run(cmd),
+        Command::Import(args) => archive_cmd::import(args).await,
+        Command::History(args) => archive_cmd::history(args).await,
+        Command::Trend(args) => archive_cmd::trend(args).await,
+        Command::Db(archive_cmd::DbCommand::Migrate(args)) => archive_cmd::migrate(args).await,
     };
     match outcome {
         Ok(code) => code,

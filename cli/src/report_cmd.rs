@@ -6,8 +6,10 @@
 //! [`UsageError`](crate::UsageError) naming the file and line: exit code 2.
 
 use crate::UsageError;
+use crate::archive_cmd::ArchivedScan;
 use model::SiteResult;
-use report::{By, Diff, Format, Lang, Options, Render, Report};
+use report::{By, Diff, Format, History, Lang, Options, Render, Report};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 #[derive(clap::Args)]
 pub struct ReportArgs {
     /// The results: JSON Lines of `scanctl scan --format jsonl`, one site a line.
-    #[arg(required_unless_present = "job", conflicts_with = "job")]
+    #[arg(required_unless_present_any = ["job", "url"], conflicts_with_all = ["job", "url"])]
     pub results: Option<PathBuf>,
     /// A cluster job instead of a file: its results are streamed from the coordinator.
     #[arg(long, value_name = "JOB")]
@@ -40,6 +42,30 @@ pub struct ReportArgs {
     /// Write here instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// An archived scan instead of a file (--db): its results, with its trend, since when
+    /// each failing site fails and what changed since the scan before it.
+    #[command(flatten)]
+    pub db: crate::archive_cmd::Db,
+    /// With --db: which scan (its name, id, or `latest`).
+    #[arg(long, value_name = "NAME", requires = "url", default_value = "latest")]
+    pub scan: String,
+    /// The scan before this one (a results file), to say what got fixed or broke.
+    #[arg(long, value_name = "FILE", conflicts_with = "url")]
+    pub previous: Option<PathBuf>,
+    /// The scan's name for the page's header [default: the archived scan's name, or the file's].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// One pack per agency: an HTML page and a CSV of failing sites for each agency subtree,
+    /// and index.html linking them (needs --output-dir).
+    #[arg(long, value_name = "agency", value_parser = ["agency"], requires = "output_dir")]
+    pub split_by: Option<String>,
+    /// Where the packs go.
+    #[arg(long, value_name = "DIR", requires = "split_by")]
+    pub output_dir: Option<PathBuf>,
+    /// Which agencies get a pack: this many levels below the top of the tree (0: agencies
+    /// without a parent), plus agencies above that level with nothing below them.
+    #[arg(long, default_value_t = 1)]
+    pub level: usize,
 }
 
 /// `scanctl diff`: what got fixed and what broke between two scans.
@@ -70,11 +96,112 @@ pub struct DiffArgs {
 }
 
 pub async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
-    let results = load_results(&args).await?;
+    let (results, archived, db) = match &args.db.url {
+        Some(_) => {
+            let db = args.db.connect(false).await?;
+            let scan = ArchivedScan::load(&db, Some(args.scan.as_str())).await?;
+            (Vec::new(), Some(scan), Some(db))
+        }
+        None => (load_results(&args).await?, None, None),
+    };
+    let results = match &archived {
+        Some(a) => &a.results,
+        None => &results,
+    };
+    let previous = match &args.previous {
+        Some(path) => Some(read_results(path)?),
+        None => None,
+    };
+    let name = args
+        .name
+        .clone()
+        .or_else(|| match (&archived, &args.results) {
+            (Some(a), _) => Some(a.name.clone()),
+            (None, Some(path)) => path.file_name().map(|f| f.to_string_lossy().into_owned()),
+            (None, None) => args.job.clone(),
+        });
+    // The past of one scope (everything, or an agency's subtree).
+    let history_of = async |report: &Report| -> anyhow::Result<Option<History>> {
+        let scoped = scope_results(results, report);
+        match (&archived, &db, &previous) {
+            (Some(a), Some(db), _) => Ok(Some(
+                a.history(db, report.agency_filter.as_deref(), &scoped)
+                    .await?,
+            )),
+            (_, _, Some(prev)) => Ok(Some(History {
+                trend: report::Trend {
+                    by: "category".into(),
+                    agency: None,
+                    rows: Vec::new(),
+                },
+                failing_since: Default::default(),
+                previous: args.previous.as_ref().map(|p| p.display().to_string()),
+                changes: Some(scoped_diff(prev, &scoped, report.agency_filter.is_some())),
+            })),
+            _ => Ok(None),
+        }
+    };
+    if let Some(dir) = &args.output_dir {
+        let full =
+            Report::build(results, &Options::default()).map_err(|e| UsageError(e.to_string()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| UsageError(format!("cannot create {}: {e}", dir.display())))?;
+        let mut entries = Vec::new();
+        for (i, agency) in report::pack::recipients(&full, args.level)
+            .into_iter()
+            .enumerate()
+        {
+            let options = Options {
+                agency: Some(agency.clone()),
+            };
+            let mut pack =
+                Report::build(results, &options).map_err(|e| UsageError(e.to_string()))?;
+            pack.name = name.clone();
+            pack.history = history_of(&pack).await?;
+            let stem = report::pack::file_stem(i, &agency);
+            let (html, csv) = (format!("{stem}.html"), format!("{stem}.csv"));
+            let render = |by| Render {
+                lang: args.lang,
+                by,
+                width: None,
+            };
+            write_out(
+                Some(&dir.join(&html)),
+                &pack.render(Format::Html, &render(By::Category)),
+            )?;
+            write_out(
+                Some(&dir.join(&csv)),
+                &pack.render(Format::Csv, &render(By::Sites)),
+            )?;
+            entries.push(report::pack::Entry {
+                agency,
+                html,
+                csv,
+                row: pack.total,
+                failing: pack.failing.len(),
+            });
+        }
+        let period = match (&full.scanned_from, &full.scanned_to) {
+            (Some(a), Some(b)) => Some(report::when::period(a, b, args.lang)),
+            _ => None,
+        };
+        write_out(
+            Some(&dir.join("index.html")),
+            &report::pack::index(name.as_deref(), period.as_deref(), &entries, args.lang),
+        )?;
+        println!(
+            "{} agency packs and index.html in {}",
+            entries.len(),
+            dir.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let options = Options {
         agency: args.agency.clone(),
     };
-    let report = Report::build(&results, &options).map_err(|e| UsageError(e.to_string()))?;
+    let mut report = Report::build(results, &options).map_err(|e| UsageError(e.to_string()))?;
+    report.name = name;
+    report.history = history_of(&report).await?;
     let format = format_for(args.format, args.output.as_deref());
     let text = report.render(
         format,
@@ -118,6 +245,38 @@ pub async fn load_results(args: &ReportArgs) -> anyhow::Result<Vec<SiteResult>> 
     }
 }
 
+/// The results of a report's scope: all of them, or those of the agencies of its subtree.
+fn scope_results(results: &[SiteResult], report: &Report) -> Vec<SiteResult> {
+    if report.agency_filter.is_none() {
+        return results.to_vec();
+    }
+    let agencies: HashSet<&str> = report::AgencyNode::walk(&report.tree)
+        .into_iter()
+        .map(|(_, n)| n.agency.as_str())
+        .collect();
+    results
+        .iter()
+        .filter(|r| agencies.contains(r.agency.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// What changed between `previous` and `current` (a scope's results); with `scoped`, only
+/// the previous scan's sites of the scope's agencies count (a site moved to another
+/// agency leaves this scope).
+pub fn scoped_diff(previous: &[SiteResult], current: &[SiteResult], scoped: bool) -> Diff {
+    if !scoped {
+        return Diff::between(previous, current);
+    }
+    let agencies: HashSet<&str> = current.iter().map(|r| r.agency.as_str()).collect();
+    let previous: Vec<SiteResult> = previous
+        .iter()
+        .filter(|r| agencies.contains(r.agency.as_str()))
+        .cloned()
+        .collect();
+    Diff::between(&previous, current)
+}
+
 /// One side of a diff: a results file, or with `--jobs` a cluster job.
 async fn load_side(args: &DiffArgs, side: &str) -> anyhow::Result<Vec<SiteResult>> {
     if args.jobs {
@@ -136,8 +295,20 @@ pub fn read_results(path: &Path) -> anyhow::Result<Vec<SiteResult>> {
 }
 
 fn parse_results(path: &Path, bytes: &[u8]) -> Result<Vec<SiteResult>, String> {
+    parse_lines(path, bytes, |line| {
+        serde_json::from_str::<SiteResult>(line).map_err(|e| format!("not a site result: {e}"))
+    })
+}
+
+/// Each non-empty line of a JSON Lines file (a BOM allowed) through `parse`; the first
+/// failure names the file and line.
+pub fn parse_lines<T>(
+    path: &Path,
+    bytes: &[u8],
+    mut parse: impl FnMut(&str) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    let mut results = Vec::new();
+    let mut out = Vec::new();
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
         let at = || format!("{}:{}", path.display(), i + 1);
         let line = std::str::from_utf8(line)
@@ -146,11 +317,9 @@ fn parse_results(path: &Path, bytes: &[u8]) -> Result<Vec<SiteResult>, String> {
         if line.is_empty() {
             continue;
         }
-        let result = serde_json::from_str::<SiteResult>(line)
-            .map_err(|e| format!("{}: not a site result: {e}", at()))?;
-        results.push(result);
+        out.push(parse(line).map_err(|e| format!("{}: {e}", at()))?);
     }
-    Ok(results)
+    Ok(out)
 }
 
 /// The format asked for; else the one the output file's extension names; else a table on a
@@ -184,7 +353,7 @@ fn render_options(lang: Lang, by: By, output: Option<&Path>) -> Render {
     Render { lang, by, width }
 }
 
-fn write_out(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
+pub fn write_out(output: Option<&Path>, text: &str) -> anyhow::Result<()> {
     match output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())).into()),

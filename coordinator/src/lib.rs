@@ -7,6 +7,8 @@
 //! read from Redis, so it can be restarted at any moment — jobs carry on, and the new process
 //! answers for them.
 //!
+//! With `--archive`, [`archiver`] writes every finished job to the PostgreSQL archive.
+//!
 //! [`serve`] takes a bound listener and a shutdown future (a test binds port 0 and runs the
 //! real server); [`Error`] is the one place service errors become gRPC status codes.
 //!
@@ -15,6 +17,7 @@
 //! [`queue::Queue::sweep_retention`]), and [`Metrics`] serves the autoscaling signal
 //! (`govscan_sites_queued`) and job counts.
 
+pub mod archiver;
 mod error;
 mod health;
 pub mod metrics;

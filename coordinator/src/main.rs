@@ -53,6 +53,8 @@ struct Args {
     /// Redis key prefix (several deployments can share one Redis).
     #[arg(long, env = "SCAN_COORDINATOR_REDIS_PREFIX", default_value = "govscan")]
     redis_prefix: String,
+    #[command(flatten)]
+    archive: coordinator::archiver::ArchiveArgs,
 }
 
 #[tokio::main]
@@ -71,6 +73,10 @@ async fn main() -> anyhow::Result<()> {
         args.max_deliveries >= 1,
         "--max-deliveries must be at least 1"
     );
+    let archive = args
+        .archive
+        .settings(std::env::var("PGPASSWORD").ok())
+        .map_err(anyhow::Error::msg)?;
     let options = queue::ConnectOptions {
         prefix: args.redis_prefix.clone(),
         ..Default::default()
@@ -121,7 +127,17 @@ async fn main() -> anyhow::Result<()> {
             shutdown.clone(),
         ));
     }
+    let archiver = archive.map(|settings| {
+        tokio::spawn(coordinator::archiver::run(
+            queue.clone(),
+            settings,
+            shutdown.clone(),
+        ))
+    });
     coordinator::serve(listener, queue, config, clock, shutdown).await?;
+    if let Some(task) = archiver {
+        let _ = task.await;
+    }
     Ok(())
 }
 

@@ -4,7 +4,7 @@ use crate::{Clock, Config, Error, unix_ms};
 use futures::Stream;
 use proto::v1;
 use queue::{JobId, JobInfo, Queue};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -191,59 +191,32 @@ fn to_status(info: &JobInfo, rate: f64, workers: u64) -> v1::JobStatus {
     }
 }
 
-/// Aggregates results into the report message: per category (first-seen order) and per code.
-#[derive(Default)]
-struct Tally {
-    count: u64,
-    adopted: u64,
-    forced: u64,
-    categories: Vec<v1::CategoryRow>,
-    codes: BTreeMap<String, u64>,
-}
-
-impl Tally {
-    fn add(&mut self, r: &model::SiteResult) {
-        self.count += 1;
-        self.adopted += r.https_ok as u64;
-        self.forced += r.forced_https as u64;
-        let row = match self
-            .categories
-            .iter_mut()
-            .position(|c| c.category == r.category)
-        {
-            Some(i) => &mut self.categories[i],
-            None => {
-                self.categories.push(v1::CategoryRow {
-                    category: r.category.clone(),
-                    ..Default::default()
-                });
-                self.categories.last_mut().expect("just pushed")
-            }
-        };
-        row.count += 1;
-        row.adopted += r.https_ok as u64;
-        row.forced += r.forced_https as u64;
-        let mut codes = r.codes();
-        codes.sort();
-        codes.dedup();
-        for code in codes {
-            *self.codes.entry(code.as_str().to_owned()).or_default() += 1;
-        }
-    }
-
-    fn into_report(self, job_id: String) -> v1::Report {
-        v1::Report {
-            job_id,
-            count: self.count,
-            adopted: self.adopted,
-            forced: self.forced,
-            categories: self.categories,
-            codes: self
-                .codes
-                .into_iter()
-                .map(|(code, sites)| v1::CodeCount { code, sites })
-                .collect(),
-        }
+/// The report message of a job: the report crate's tally (one count, one order and one
+/// ratio for every report of the project), in wire form.
+fn to_report(tally: &report::Tally, job_id: String) -> v1::Report {
+    let total = tally.total();
+    v1::Report {
+        job_id,
+        count: total.counts.count,
+        adopted: total.counts.adopted,
+        forced: total.counts.forced,
+        categories: tally
+            .groups()
+            .into_iter()
+            .map(|g| v1::CategoryRow {
+                category: g.group,
+                count: g.row.counts.count,
+                adopted: g.row.counts.adopted,
+                forced: g.row.counts.forced,
+            })
+            .collect(),
+        codes: tally
+            .codes()
+            .map(|(code, sites)| v1::CodeCount {
+                code: code.as_str().to_owned(),
+                sites,
+            })
+            .collect(),
     }
 }
 
@@ -355,7 +328,7 @@ impl v1::scan_service_server::ScanService for Service {
         request: Request<v1::GetReportRequest>,
     ) -> Result<Response<v1::Report>, Status> {
         let info = self.find(&request.into_inner().job_id).await?;
-        let mut tally = Tally::default();
+        let mut tally = report::Tally::default();
         let mut from = 0;
         while from < info.total {
             for (index, json) in self
@@ -371,7 +344,7 @@ impl v1::scan_service_server::ScanService for Service {
             }
             from += PAGE;
         }
-        Ok(Response::new(tally.into_report(info.id.to_string())))
+        Ok(Response::new(to_report(&tally, info.id.to_string())))
     }
 
     type StreamResultsStream = ServerStream<v1::SiteResult>;
@@ -453,13 +426,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_report_counts_per_category_in_list_order_and_sites_per_code() {
+    fn the_report_counts_per_category_in_report_order_and_sites_per_code() {
         let site = |url: &str, cat: &str| {
             let mut s = model::Site::parse(url).unwrap();
             s.category = cat.into();
             s
         };
-        let mut t = Tally::default();
+        let mut t = report::Tally::default();
         let mut ok = model::SiteResult::for_site(&site("a.gov.tw", "縣市政府"));
         ok.https_ok = true;
         ok.forced_https = true;
@@ -472,14 +445,15 @@ mod tests {
             &site("c.gov.tw", "縣市政府"),
             "y",
         ));
-        let r = t.into_report("j".into());
+        let r = to_report(&t, "j".into());
         assert_eq!((r.count, r.adopted, r.forced), (3, 1, 1));
         let rows: Vec<_> = r
             .categories
             .iter()
             .map(|c| (c.category.as_str(), c.count, c.adopted))
             .collect();
-        assert_eq!(rows, [("縣市政府", 2, 1), ("二級機關", 1, 0)]);
+        // The document's order (二級機關 before 縣市政府), as every report of the project.
+        assert_eq!(rows, [("二級機關", 1, 0), ("縣市政府", 2, 1)]);
         // Two scan_failed findings on one site count the site once.
         assert_eq!(
             r.codes,

@@ -2,6 +2,7 @@
 //! finding counts and the failing sites. Pure data; the renderers turn it into words.
 
 use crate::ratio::{Counts, Ratio};
+use crate::tally::Tally;
 use model::{Code, Finding, Severity, SiteResult};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -56,6 +57,33 @@ pub struct Report {
     pub chrome_only: Option<ChromeOnly>,
     /// What the builder had to decide about the input (parent cycles, conflicting parents).
     pub notes: Vec<Note>,
+    /// The scan's name, when the caller knows it (a job's or an archived scan's name).
+    pub name: Option<String>,
+    /// What the archive knows beyond this scan's results, when the caller asked it.
+    pub history: Option<History>,
+}
+
+/// A scan's past, from the archive: the trend of the report's scope, since when each failing
+/// site has been failing, and what changed since the previous scan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct History {
+    /// The NDC figures of the report's scope, scan after scan, this one last.
+    pub trend: crate::trend::Trend,
+    /// Per failing site (by URL): the start of its failing streak.
+    pub failing_since: std::collections::BTreeMap<String, Since>,
+    /// The previous scan's name, and what changed since it.
+    pub previous: Option<String>,
+    pub changes: Option<crate::Diff>,
+}
+
+/// The first scan of a site's failing streak.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Since {
+    pub scan: String,
+    /// When that scan started (RFC 3339).
+    pub started: Option<String>,
+    /// Scans in the streak, the current one included.
+    pub scans: u32,
 }
 
 /// The sites that fail only in Chrome: adopted in Mozilla's eyes, not in Chrome's.
@@ -265,21 +293,17 @@ impl Report {
             }
         };
 
-        // The NDC table.
-        let names = group_order(sites.iter().map(|r| r.category.as_str()));
-        let group_index: HashMap<&str, usize> =
-            names.iter().enumerate().map(|(i, g)| (*g, i)).collect();
-        let mut groups: Vec<(String, Counts)> = names
-            .iter()
-            .map(|g| ((*g).to_owned(), Counts::default()))
-            .collect();
-        let mut total = Counts::default();
+        // The NDC table, counted as every other tally of the project counts it.
+        let mut tally = Tally::default();
         for r in &sites {
-            groups[group_index[r.category.as_str()]]
-                .1
-                .add_site(r.https_ok, r.forced_https);
-            total.add_site(r.https_ok, r.forced_https);
+            tally.add(r);
         }
+        let groups = tally.groups();
+        let group_index: HashMap<&str, usize> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.group.as_str(), i))
+            .collect();
 
         // Finding counts: a site counts once per code.
         let mut per_code: HashMap<Code, Vec<u64>> = HashMap::new();
@@ -303,8 +327,8 @@ impl Report {
                     per_group: groups
                         .iter()
                         .zip(counts)
-                        .map(|((group, _), &sites)| GroupSites {
-                            group: group.clone(),
+                        .map(|(g, &sites)| GroupSites {
+                            group: g.group.clone(),
                             sites,
                         })
                         .collect(),
@@ -355,19 +379,15 @@ impl Report {
             agency_filter: options.agency.clone(),
             scanned_from: scanned.iter().min().map(|s| s.to_string()),
             scanned_to: scanned.iter().max().map(|s| s.to_string()),
-            groups: groups
-                .into_iter()
-                .map(|(group, counts)| GroupRow {
-                    group,
-                    row: counts.into(),
-                })
-                .collect(),
-            total: total.into(),
+            total: tally.total(),
+            groups,
             tree: roots.into_iter().map(|r| tree.node(r)).collect(),
             findings,
             failing,
             chrome_only,
             notes,
+            name: None,
+            history: None,
         })
     }
 }
@@ -376,7 +396,7 @@ impl Report {
 /// Chrome does not.
 fn chrome_only(
     sites: &[&SiteResult],
-    groups: &[(String, Counts)],
+    groups: &[GroupRow],
     group_index: &HashMap<&str, usize>,
 ) -> Option<ChromeOnly> {
     if !sites.iter().any(|r| r.browsers.is_some()) {
@@ -412,8 +432,8 @@ fn chrome_only(
         per_group: groups
             .iter()
             .zip(per_group)
-            .map(|((group, _), sites)| GroupSites {
-                group: group.clone(),
+            .map(|(g, sites)| GroupSites {
+                group: g.group.clone(),
                 sites,
             })
             .collect(),

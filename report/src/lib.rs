@@ -22,17 +22,23 @@
 pub mod build;
 pub mod diff;
 pub mod lang;
+pub mod pack;
 pub mod ratio;
 pub mod render;
+pub mod tally;
+pub mod trend;
+pub mod when;
 
 pub use build::{
     AgencyNode, AgencySites, ChromeOnly, Error, FailingSite, FindingCount, GroupRow, GroupSites,
-    Note, Options, Report, Row,
+    History, Note, Options, Report, Row, Since,
 };
 pub use diff::{Diff, GroupChange, SiteChange};
 pub use lang::{Lang, UnknownLang};
 pub use ratio::{Counts, Ratio};
 pub use render::{By, Format, Render};
+pub use tally::Tally;
+pub use trend::{Trend, TrendPoint};
 
 #[cfg(test)]
 mod tests;

@@ -165,6 +165,7 @@ pub struct Builder {
     shards_in_flight: usize,
     crash_on_host: Option<String>,
     metrics: bool,
+    archive: Option<String>,
 }
 
 impl Default for Builder {
@@ -178,6 +179,7 @@ impl Default for Builder {
             shards_in_flight: 2,
             crash_on_host: None,
             metrics: false,
+            archive: None,
         }
     }
 }
@@ -216,6 +218,12 @@ impl Builder {
     /// Workers abort on taking a shard holding `host` (their test-only fault injection).
     pub fn crash_on_host(mut self, host: &str) -> Self {
         self.crash_on_host = Some(host.into());
+        self
+    }
+
+    /// The coordinator archives finished jobs into this PostgreSQL database (every second).
+    pub fn archive(mut self, url: &str) -> Self {
+        self.archive = Some(url.into());
         self
     }
 
@@ -314,7 +322,11 @@ impl Cluster {
     pub fn start_coordinator(&mut self) {
         assert!(self.coordinator.is_none(), "the coordinator is running");
         let log = self.dir().join("coordinator.log");
-        let mut child = command("scan-coordinator")
+        let mut cmd = command("scan-coordinator");
+        if let Some(url) = &self.options.archive {
+            cmd.args(["--archive", url, "--archive-interval", "1s"]);
+        }
+        let mut child = cmd
             .args(["--listen", &format!("127.0.0.1:{}", self.coordinator_port)])
             .args(["--redis", &self.redis.url()])
             .args(["--shard-size", &self.options.shard_size.to_string()])

@@ -9,5 +9,7 @@
 pub mod bins;
 pub mod browser;
 pub mod cdp;
+pub mod chromium;
 pub mod cluster;
+pub mod pg;
 pub mod scan;

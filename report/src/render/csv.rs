@@ -12,14 +12,14 @@ use crate::{Diff, Lang, Report, Row};
 /// The byte order mark Excel needs to take a CSV file as UTF-8.
 pub const BOM: &str = "\u{feff}";
 
-fn untrusted(s: &str) -> String {
+pub(crate) fn untrusted(s: &str) -> String {
     match s.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
         _ => s.to_owned(),
     }
 }
 
-fn write(rows: Vec<Vec<String>>) -> String {
+pub(crate) fn write(rows: Vec<Vec<String>>) -> String {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .flexible(true)

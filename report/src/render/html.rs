@@ -6,9 +6,10 @@
 
 use super::table::{codes_text, note_text, state_text};
 use super::{By, signed};
+use crate::build::Since;
 use crate::build::{AgencyNode, FailingSite};
 use crate::diff::SiteChange;
-use crate::{Diff, Lang, Ratio, Report, Row};
+use crate::{Diff, Lang, Ratio, Report, Row, when};
 use std::fmt::Write;
 
 /// Escape text for HTML element content and quoted attribute values.
@@ -66,6 +67,11 @@ td.agency { white-space: nowrap; }
 .fix { display: block; }
 .fix strong { color: var(--forced); }
 code { font-family: ui-monospace, "SFMono-Regular", Consolas, monospace; font-size: .85em; background: #f6f8fa; padding: 0 .2em; border-radius: .2em; }
+.since { margin: 0 0 .4rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(30rem, 1fr)); gap: .5rem 1.5rem; }
+figure.trend { margin: 0 0 1.2rem; break-inside: avoid; page-break-inside: avoid; }
+figure.trend figcaption { font-weight: 600; }
+#todo ol { padding-left: 1.4rem; } #todo li { margin: .3rem 0; }
 footer { margin: 2.5rem 0 1rem; color: var(--muted); font-size: .85rem; }
 @media (max-width: 40rem) {
   main { padding: .6rem; }
@@ -85,7 +91,7 @@ footer { margin: 2.5rem 0 1rem; color: var(--muted); font-size: .85rem; }
 }
 "#;
 
-fn page(lang: Lang, title: &str, body: &str) -> String {
+pub(crate) fn page(lang: Lang, title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
@@ -247,11 +253,29 @@ fn findings(report: &Report, lang: Lang) -> String {
     s
 }
 
-fn failing_site(site: &FailingSite, lang: Lang) -> String {
+fn failing_site(site: &FailingSite, since: Option<&Since>, lang: Lang) -> String {
     let l = lang.labels();
+    let w = words(lang);
+    let since = since
+        .map(|x| {
+            let when = x
+                .started
+                .as_deref()
+                .map(when::taiwan_text)
+                .unwrap_or_default();
+            format!(
+                "<p class=\"since\"><strong>{}{}</strong>{} {} · {}</p>",
+                esc(w.failing_since),
+                l.colon,
+                esc(&x.scan),
+                esc(&when),
+                esc(&(w.scans_in_a_row)(x.scans)),
+            )
+        })
+        .unwrap_or_default();
     let mut s = format!(
         "<article class=\"site\"><h3>{} · <span class=\"url\">{}</span></h3>\
-         <p class=\"state\">{}{c}{} · {}{c}{} · {}</p><ul>",
+         <p class=\"state\">{}{c}{} · {}{c}{} · {}</p>{since}<ul>",
         esc(&lang.agency_name(&site.agency)),
         esc(&site.url),
         esc(l.adopted),
@@ -294,7 +318,11 @@ fn failing(report: &Report, lang: Lang) -> String {
         let _ = writeln!(s, "<p>{}</p>", esc(l.none_failing));
     }
     for site in &report.failing {
-        s.push_str(&failing_site(site, lang));
+        let since = report
+            .history
+            .as_ref()
+            .and_then(|h| h.failing_since.get(&site.url));
+        s.push_str(&failing_site(site, since, lang));
     }
     s.push_str("</section>\n");
     s
@@ -355,10 +383,139 @@ fn notes(report: &Report, lang: Lang) -> String {
     s
 }
 
+/// The words of the sections the archive adds (history, what to do first).
+struct Words {
+    scan_name: &'static str,
+    scope: &'static str,
+    everyone: &'static str,
+    sites_in_scope: fn(u64) -> String,
+    todo: &'static str,
+    todo_none: &'static str,
+    todo_item: fn(u64) -> String,
+    trend: &'static str,
+    since_previous: fn(&str) -> String,
+    failing_since: &'static str,
+    scans_in_a_row: fn(u32) -> String,
+}
+
+fn words(lang: Lang) -> Words {
+    match lang {
+        Lang::ZhTw => Words {
+            scan_name: "掃描名稱",
+            scope: "範圍",
+            everyone: "全部機關",
+            sites_in_scope: |n| format!("{n} 個網站"),
+            todo: "優先處理",
+            todo_none: "沒有錯誤等級的問題。",
+            todo_item: |n| format!("{n} 個網站"),
+            trend: "歷次掃描趨勢",
+            since_previous: |p| format!("與上次掃描（{p}）相比"),
+            failing_since: "未符合自",
+            scans_in_a_row: |n| format!("連續 {n} 次掃描"),
+        },
+        Lang::En => Words {
+            scan_name: "Scan",
+            scope: "Scope",
+            everyone: "all agencies",
+            sites_in_scope: |n| format!("{n} sites"),
+            todo: "What to do first",
+            todo_none: "No error-level finding.",
+            todo_item: |n| format!("{n} sites"),
+            trend: "Trend over the archived scans",
+            since_previous: |p| format!("Since the previous scan ({p})"),
+            failing_since: "Failing since",
+            scans_in_a_row: |n| format!("{n} scans in a row"),
+        },
+    }
+}
+
+/// The errors of the report, worst first (severity, then sites), each with its fix.
+fn todo(report: &Report, lang: Lang) -> String {
+    let w = words(lang);
+    let mut errors: Vec<&crate::FindingCount> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == model::Severity::Error)
+        .collect();
+    errors.sort_by_key(|f| std::cmp::Reverse(f.sites));
+    let mut s = format!("<section id=\"todo\">\n<h2>{}</h2>\n", esc(w.todo));
+    if errors.is_empty() {
+        let _ = writeln!(s, "<p>{}</p>", esc(w.todo_none));
+    } else {
+        s.push_str("<ol>\n");
+        for f in errors.iter().take(5) {
+            let _ = writeln!(
+                s,
+                "<li><strong>{}</strong> <code>{}</code> · {}<span class=\"fix\">{}</span></li>",
+                esc(lang.meaning(f.code)),
+                esc(f.code.as_str()),
+                esc(&(w.todo_item)(f.sites)),
+                esc(lang.fix(f.code)),
+            );
+        }
+        s.push_str("</ol>\n");
+    }
+    s.push_str("</section>\n");
+    s
+}
+
+/// The trend charts and the changes since the previous scan, when the archive gave them.
+fn history(report: &Report, lang: Lang) -> String {
+    let Some(h) = &report.history else {
+        return String::new();
+    };
+    let l = lang.labels();
+    let w = words(lang);
+    let mut s = String::new();
+    if !h.trend.rows.is_empty() {
+        let _ = writeln!(
+            s,
+            "<section id=\"trend\">\n<h2>{}</h2>\n{}</section>",
+            esc(w.trend),
+            h.trend.charts_html(lang)
+        );
+    }
+    if let (Some(prev), Some(d)) = (&h.previous, &h.changes) {
+        let _ = writeln!(
+            s,
+            "<section id=\"changes\">\n<h2>{}</h2>",
+            esc(&(w.since_previous)(prev))
+        );
+        for (title, sites) in [
+            (l.fixed, &d.fixed),
+            (l.broke, &d.broke),
+            (l.appeared, &d.appeared),
+            (l.disappeared, &d.disappeared),
+        ] {
+            s.push_str(&site_changes(title, sites, lang));
+        }
+        s.push_str("</section>\n");
+    }
+    s
+}
+
 pub(super) fn report(report: &Report, lang: Lang, by: By) -> String {
     let l = lang.labels();
+    let w = words(lang);
     let mut body = format!("<h1>{}</h1>\n", esc(l.title));
-    if let Some(when) = super::scanned(report) {
+    if let Some(name) = &report.name {
+        let _ = writeln!(
+            body,
+            "<p class=\"meta\">{}{}<strong>{}</strong></p>",
+            esc(w.scan_name),
+            l.colon,
+            esc(name)
+        );
+    }
+    let _ = writeln!(
+        body,
+        "<p class=\"meta\">{}{}{} · {}</p>",
+        esc(w.scope),
+        l.colon,
+        esc(report.agency_filter.as_deref().unwrap_or(w.everyone)),
+        esc(&(w.sites_in_scope)(report.total.counts.count)),
+    );
+    if let Some(when) = super::scanned(report, lang) {
         let _ = writeln!(
             body,
             "<p class=\"meta\">{}{}{}</p>",
@@ -376,6 +533,7 @@ pub(super) fn report(report: &Report, lang: Lang, by: By) -> String {
             esc(a)
         );
     }
+    body.push_str(&todo(report, lang));
     let (ndc, bars, tree, findings, failing) = (
         ndc(report, lang),
         bars(report, lang),
@@ -393,6 +551,9 @@ pub(super) fn report(report: &Report, lang: Lang, by: By) -> String {
         body.push_str(&section);
         if i == 0 && matches!(by, By::Category | By::Agency) {
             body.push_str(&chrome_only(report, lang));
+        }
+        if i == 0 {
+            body.push_str(&history(report, lang));
         }
     }
     body.push_str(&notes(report, lang));

@@ -5,10 +5,10 @@
 //! reach the terminal), and CSV cells that a spreadsheet would read as a formula are quoted
 //! with a leading `'`.
 
-mod csv;
-mod html;
+pub(crate) mod csv;
+pub(crate) mod html;
 mod json;
-mod table;
+pub(crate) mod table;
 
 use crate::{Diff, Lang, Report};
 use std::fmt;
@@ -118,11 +118,10 @@ pub(crate) fn clean(s: &str) -> String {
         .collect()
 }
 
-/// When the scan ran: one time, or the first and last.
-pub(crate) fn scanned(report: &Report) -> Option<String> {
+/// When the scan ran, in Taiwan time: one time, or the first and last.
+pub(crate) fn scanned(report: &Report, lang: Lang) -> Option<String> {
     match (&report.scanned_from, &report.scanned_to) {
-        (Some(from), Some(to)) if from == to => Some(from.clone()),
-        (Some(from), Some(to)) => Some(format!("{from} – {to}")),
+        (Some(from), Some(to)) => Some(crate::when::period(from, to, lang)),
         _ => None,
     }
 }

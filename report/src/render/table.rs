@@ -8,7 +8,7 @@ use crate::{Diff, Lang, Report};
 use comfy_table::{Cell, CellAlignment, ColumnConstraint, ContentArrangement, Table, presets};
 use std::fmt::Write;
 
-fn new_table(r: &Render) -> Table {
+pub(crate) fn new_table(r: &Render) -> Table {
     let mut t = Table::new();
     t.load_preset(presets::ASCII_MARKDOWN);
     match r.width {
@@ -217,7 +217,7 @@ pub(super) fn report(report: &Report, r: &Render) -> String {
     let l = r.lang.labels();
     let mut out = String::new();
     let _ = writeln!(out, "# {}", l.title);
-    if let Some(when) = super::scanned(report) {
+    if let Some(when) = super::scanned(report, r.lang) {
         let _ = writeln!(out, "{}: {}", l.scanned, clean(&when));
     }
     if let Some(a) = &report.agency_filter {
