@@ -32,5 +32,5 @@ fi
 if [[ " ${need[*]} " == *" cloud-init "* ]]; then touch /etc/cloud/cloud-init.disabled; fi
 
 cargo build --workspace --bins
-deploy/check.sh target/debug
+deploy/check.sh "${CARGO_TARGET_DIR:-target}/debug"
 cargo test --workspace --no-fail-fast "$@"
