@@ -448,7 +448,37 @@ impl Worker {
 
     /// Run `op` until it succeeds or fails for a reason other than Redis being unreachable
     /// (that error is returned: retrying cannot help).
-    async fn retry_transient<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, queue::Error>
+    async fn retry_transient<T, F, Fut>(&self, what: &str, op: F) -> Result<T, queue::Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, queue::Error>>,
+    {
+        self.retry_while(what, op, queue::Error::is_transient).await
+    }
+
+    /// Run `op` until it succeeds, backing off on errors (Redis restarting, network cut).
+    async fn retry<T, F, Fut>(&self, what: &str, op: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, queue::Error>>,
+    {
+        let mut op = op;
+        loop {
+            // Every error is retried: the only way out is success.
+            if let Ok(v) = self.retry_while(what, &mut op, |_| true).await {
+                return v;
+            }
+        }
+    }
+
+    /// Run `op` until it succeeds or fails with an error `retryable` refuses, backing off
+    /// between tries.
+    async fn retry_while<T, F, Fut>(
+        &self,
+        what: &str,
+        mut op: F,
+        retryable: impl Fn(&queue::Error) -> bool,
+    ) -> Result<T, queue::Error>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, queue::Error>>,
@@ -462,30 +492,10 @@ impl Worker {
                     }
                     return Ok(v);
                 }
-                Err(e) if e.is_transient() => {
+                Err(e) if retryable(&e) => {
                     backoff.failed(what, &e, &CancellationToken::new()).await;
                 }
                 Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// Run `op` until it succeeds, backing off on errors (Redis restarting, network cut).
-    async fn retry<T, F, Fut>(&self, what: &str, mut op: F) -> T
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T, queue::Error>>,
-    {
-        let mut backoff = Backoff::new(self.metrics.clone());
-        loop {
-            match op().await {
-                Ok(v) => {
-                    if backoff.failures > 0 {
-                        tracing::info!("{what}: redis answers again");
-                    }
-                    return v;
-                }
-                Err(e) => backoff.failed(what, &e, &CancellationToken::new()).await,
             }
         }
     }
