@@ -430,33 +430,37 @@ impl TrustStore {
 
     /// The anchor a verified path ended at, by its subject and key.
     pub(super) fn anchor_info(&self, anchor: &TrustAnchor<'_>) -> Option<&AnchorInfo> {
-        self.anchors
-            .iter()
-            .position(|a| {
-                a.subject.as_ref() == anchor.subject.as_ref()
-                    && a.subject_public_key_info.as_ref() == anchor.subject_public_key_info.as_ref()
-            })
-            .map(|i| &self.info[i])
+        self.matching(
+            anchor.subject.as_ref(),
+            anchor.subject_public_key_info.as_ref(),
+        )
+        .next()
     }
 
     /// Where the anchor with this subject and key comes from (`None`: not in this store).
     pub(super) fn anchor_origin(&self, subject: &[u8], spki: &[u8]) -> Option<Origin> {
-        self.anchors
-            .iter()
-            .zip(&self.info)
-            .find(|(a, _)| {
-                a.subject.as_ref() == subject && a.subject_public_key_info.as_ref() == spki
-            })
-            .map(|(_, info)| info.origin)
+        self.matching(subject, spki).next().map(|info| info.origin)
     }
 
     /// Whether the store holds the anchor with this subject and key, without constraints.
     pub(super) fn trusts_unconditionally(&self, subject: &[u8], spki: &[u8]) -> bool {
-        self.anchors.iter().zip(&self.info).any(|(a, info)| {
-            a.subject.as_ref() == subject
-                && a.subject_public_key_info.as_ref() == spki
-                && info.constraints.is_empty()
-        })
+        self.matching(subject, spki)
+            .any(|info| info.constraints.is_empty())
+    }
+
+    /// The anchors with this subject and key, in store order.
+    fn matching<'s, 'k>(
+        &'s self,
+        subject: &'k [u8],
+        spki: &'k [u8],
+    ) -> impl Iterator<Item = &'s AnchorInfo> + use<'s, 'k> {
+        self.anchors
+            .iter()
+            .zip(&self.info)
+            .filter(move |(a, _)| {
+                a.subject.as_ref() == subject && a.subject_public_key_info.as_ref() == spki
+            })
+            .map(|(_, info)| info)
     }
 
     /// Whether this profile's constraints let `anchor` vouch for `leaf`; `Err` says why not.
