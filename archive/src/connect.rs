@@ -6,6 +6,7 @@
 //! host of the URL, as `verify-full` does in libpq.
 
 use crate::{Archive, Error};
+use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, ServerName};
 use std::future::Future;
 use std::pin::Pin;
@@ -28,8 +29,7 @@ pub struct Tls {
 impl Tls {
     /// Also trust the certificates of this PEM (a private CA, as databases often use).
     pub fn with_ca_pem(mut self, pem: &[u8]) -> Result<Self, Error> {
-        let mut reader = pem;
-        let certs: Vec<_> = rustls_pemfile::certs(&mut reader)
+        let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
             .collect::<Result<_, _>>()
             .map_err(|e| Error::Tls(format!("CA file: {e}")))?;
         if certs.is_empty() {

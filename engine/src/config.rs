@@ -3,6 +3,7 @@
 use crate::tls::{ChromeVersion, RootConstraint};
 use model::Browser;
 use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -195,7 +196,7 @@ impl Config {
             path: display.clone(),
             source,
         })?;
-        let certs: Vec<_> = rustls_pemfile::certs(&mut data.as_slice())
+        let certs: Vec<_> = CertificateDer::pem_slice_iter(&data)
             .filter_map(Result::ok)
             .collect();
         if certs.is_empty() {

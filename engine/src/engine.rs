@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
+use tokio_util::task::AbortOnDropHandle;
 use url::Url;
 
 /// AIA answers kept across sites (many sites share a CA).
@@ -114,8 +115,7 @@ impl Engine {
         {
             state.obs.timed_out = Some(limit);
         }
-        let v = verdict::judge(&state.obs);
-        let other = verdict::judge(&state.obs.as_other_browser());
+        let (v, other) = verdict::judge_both(&mut state.obs);
         let mut result = SiteResult::for_site(site);
         let mine = verdict::browser_verdict(&v, self.store.version());
         let theirs = verdict::browser_verdict(&other, self.other_store.version());
@@ -193,6 +193,7 @@ impl Engine {
         );
         state.details = Some(examined.details);
         state.obs.https = Some(examined.endpoint);
+        let kept = examined.kept;
         let site_page = examined.response;
         let mut pages = HashMap::new();
         if let Some(a) = examined.analysis {
@@ -273,7 +274,9 @@ impl Engine {
                 && !a.icon_linked
                 && mixed.upgrade_insecure_requests.is_none()
                 && let Ok(page) = Url::parse(&mixed.page)
-                && let Some((from, to)) = self.implicit_favicon(&page, &site.host, &allowed).await
+                && let Some((from, to)) = self
+                    .implicit_favicon(&page, &site.host, &allowed, kept)
+                    .await
             {
                 mixed.active.count += 1;
                 if mixed.active.samples.len() < self.config.limits.max_samples {
@@ -303,7 +306,12 @@ impl Engine {
         probe_legacy: bool,
     ) -> Examined {
         let port = self.port_of(url);
-        let fetched = self.fetcher.get(url, addrs, port).await;
+        // The site's own page may be followed by its `/favicon.ico`, on the same connection.
+        let (fetched, kept) = if probe_legacy && self.config.check_implicit_favicon {
+            self.fetcher.get_kept(url, addrs, port).await
+        } else {
+            (self.fetcher.get(url, addrs, port).await, None)
+        };
         let mut details = HttpsDetails {
             address: fetched.address.map(|a| a.to_string()),
             ..Default::default()
@@ -372,6 +380,7 @@ impl Engine {
                 };
                 let mut examined = self.finish(endpoint, details, Some(response));
                 examined.analysis = analysis;
+                examined.kept = kept;
                 examined
             }
             (None, Err(fetch::Error::Tls(rustls)), Some(addr)) => {
@@ -474,6 +483,7 @@ impl Engine {
             details,
             response,
             analysis: None,
+            kept: None,
         }
     }
 
@@ -560,12 +570,14 @@ impl Engine {
         page: &Url,
         site_host: &str,
         site_addrs: &[IpAddr],
+        kept: Option<fetch::Kept>,
     ) -> Option<(Url, Url)> {
         let icon = page.join("/favicon.ico").ok()?;
         let mut requests = Subresource {
             engine: self,
             site_host,
             site_addrs,
+            kept: kept.filter(|k| k.serves(&icon)),
         };
         redirect::walk(icon, self.config.limits.max_https_redirects, &mut requests)
             .await
@@ -635,7 +647,7 @@ impl Engine {
                 let engine = Arc::clone(&self);
                 let task_site = site.clone();
                 // Owned by the stream: dropping it aborts the scans in flight.
-                let task = AbortOnDrop(tokio::spawn(async move {
+                let task = AbortOnDropHandle::new(tokio::spawn(async move {
                     engine.scan(&task_site, SystemTime::now()).await
                 }));
                 async move {
@@ -646,26 +658,6 @@ impl Engine {
                 }
             })
             .buffer_unordered(concurrency.max(1))
-    }
-}
-
-/// A spawned task that is aborted when its handle is dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl<T> std::future::Future for AbortOnDrop<T> {
-    type Output = Result<T, tokio::task::JoinError>;
-
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        std::pin::Pin::new(&mut self.0).poll(cx)
     }
 }
 
@@ -704,6 +696,8 @@ struct Examined {
     response: Option<fetch::Response>,
     /// The page, when it is 2xx HTML.
     analysis: Option<Analysis>,
+    /// The connection, kept open for the page's `/favicon.ico` (the site's own endpoint).
+    kept: Option<fetch::Kept>,
 }
 
 /// Analyse a 2xx HTML page (meta refresh, mixed content, and the Content-Security-Policy
@@ -909,6 +903,8 @@ struct Subresource<'a> {
     engine: &'a Engine,
     site_host: &'a str,
     site_addrs: &'a [IpAddr],
+    /// The page's connection, for the first request when it is to the page's origin.
+    kept: Option<fetch::Kept>,
 }
 
 impl HopFetch for Subresource<'_> {
@@ -921,10 +917,18 @@ impl HopFetch for Subresource<'_> {
                 ..Default::default()
             };
         }
-        let fetched = self
-            .engine
-            .get_on_the_way(url, self.site_host, self.site_addrs)
-            .await;
+        let on_kept = match self.kept.take().filter(|k| k.serves(url)) {
+            Some(kept) => self.engine.fetcher.get_on(kept, url).await,
+            None => None,
+        };
+        let fetched = match on_kept {
+            Some(f) => f,
+            None => {
+                self.engine
+                    .get_on_the_way(url, self.site_host, self.site_addrs)
+                    .await
+            }
+        };
         match fetched.result {
             Ok(r) => HopAnswer {
                 status: Some(r.status),

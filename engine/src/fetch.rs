@@ -2,7 +2,9 @@
 //!
 //! TCP to each allowed address in turn (a connect timeout each), for `https` a rustls
 //! handshake that captures the protocol, cipher and the chain as served, then a single `GET`
-//! on that same connection: the https endpoint is examined with one handshake. Headers are
+//! on that same connection: the https endpoint is examined with one handshake. A connection
+//! can be kept open ([`Fetcher::get_kept`]) for one more request to the same origin, as a
+//! browser asks for a page's `/favicon.ico` on the page's own connection. Headers are
 //! capped by hyper's read buffer, the body by [`Limits::max_body_bytes`](crate::Limits) (read
 //! only when it is HTML the scan will look at), the whole response by a timeout.
 //!
@@ -10,9 +12,14 @@
 //! [`Fetched`].
 
 use bytes::Bytes;
+use futures::FutureExt;
+use futures::future::FusedFuture;
+use futures::future::{BoxFuture, Fuse};
 use http::header::{ACCEPT, ACCEPT_ENCODING, CONNECTION, CONTENT_TYPE, HOST, LOCATION, USER_AGENT};
 use http::{HeaderMap, HeaderValue, Request};
 use http_body_util::{BodyExt, Empty};
+use hyper::body::Body as _;
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::{CertificateDer, ServerName};
 use std::net::{IpAddr, SocketAddr};
@@ -142,6 +149,37 @@ impl Fetched {
     }
 }
 
+/// An https connection left open after its response was read to the end, for the next
+/// request to the same origin (scheme, host, port). Dropping it closes the connection.
+pub struct Kept {
+    origin: url::Origin,
+    sender: SendRequest<Empty<Bytes>>,
+    /// Drives the connection; polled only while a request on it is in flight.
+    conn: Fuse<BoxFuture<'static, ()>>,
+}
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kept")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Kept {
+    /// Whether a request for `url` may go on this connection.
+    pub fn serves(&self, url: &Url) -> bool {
+        url.origin() == self.origin
+    }
+}
+
+/// Whether a request leaves its connection open for another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reuse {
+    Close,
+    Keep,
+}
+
 /// Makes requests. Built once by the engine.
 pub struct Fetcher {
     tls: tokio_rustls::TlsConnector,
@@ -167,30 +205,83 @@ impl Fetcher {
     /// `GET url` from the first of `addrs` (already resolved and allowed) that accepts a
     /// connection on `port`.
     pub async fn get(&self, url: &Url, addrs: &[IpAddr], port: u16) -> Fetched {
+        self.get_with(url, addrs, port, Reuse::Close).await.0
+    }
+
+    /// [`get`](Self::get), keeping an https connection open when its response was read to
+    /// the end, for [`get_on`](Self::get_on).
+    pub async fn get_kept(
+        &self,
+        url: &Url,
+        addrs: &[IpAddr],
+        port: u16,
+    ) -> (Fetched, Option<Kept>) {
+        self.get_with(url, addrs, port, Reuse::Keep).await
+    }
+
+    /// `GET url` on a kept connection; `None` when the server closed it in the meantime (the
+    /// caller then opens a new one, as a browser does).
+    pub async fn get_on(&self, kept: Kept, url: &Url) -> Option<Fetched> {
+        let Kept {
+            origin: _,
+            mut sender,
+            mut conn,
+        } = kept;
+        let ready = async {
+            tokio::select! {
+                r = sender.ready() => r.is_ok(),
+                () = &mut conn => false,
+            }
+        };
+        let timeout = self.limits.response_timeout;
+        if !tokio::time::timeout(timeout, ready).await.unwrap_or(false) {
+            return None;
+        }
+        let request = self.request_for(url, Reuse::Close).ok()?;
+        let result = tokio::time::timeout(timeout, self.send(&mut sender, &mut conn, request))
+            .await
+            .unwrap_or(Err(Error::ResponseTimeout(timeout)))
+            .map(|(response, _)| response);
+        Some(Fetched {
+            address: None,
+            tls: None,
+            result,
+        })
+    }
+
+    async fn get_with(
+        &self,
+        url: &Url,
+        addrs: &[IpAddr],
+        port: u16,
+        reuse: Reuse,
+    ) -> (Fetched, Option<Kept>) {
         let (tcp, address) = match self.connect(addrs, port).await {
             Ok(c) => c,
-            Err(e) => return Fetched::failed(e),
+            Err(e) => return (Fetched::failed(e), None),
         };
         let host = url.host_str().unwrap_or_default();
         if url.scheme() != "https" {
-            let result = self.request(tcp, url).await;
-            return Fetched {
+            let (result, _) = self.request(tcp, url, Reuse::Close).await;
+            let fetched = Fetched {
                 address: Some(address),
                 tls: None,
                 result,
             };
+            return (fetched, None);
         }
         let name = host.trim_start_matches('[').trim_end_matches(']');
         let server_name = match ServerName::try_from(name.to_owned()) {
             Ok(n) => n,
             Err(e) => {
-                return Fetched {
+                let fetched = Fetched {
                     address: Some(address),
                     tls: None,
                     result: Err(Error::Tls(format!(
                         "{name:?} is not a valid server name: {e}"
                     ))),
                 };
+                return (fetched, None);
             }
         };
         let timeout = self.limits.tls_timeout;
@@ -202,11 +293,12 @@ impl Fetcher {
         let stream = match stream {
             Ok(s) => s,
             Err(e) => {
-                return Fetched {
+                let fetched = Fetched {
                     address: Some(address),
                     tls: None,
                     result: Err(e),
                 };
+                return (fetched, None);
             }
         };
         let conn = stream.get_ref().1;
@@ -231,12 +323,13 @@ impl Fetcher {
                 .map(<[_]>::to_vec)
                 .unwrap_or_default(),
         };
-        let result = self.request(stream, url).await;
-        Fetched {
+        let (result, kept) = self.request(stream, url, reuse).await;
+        let fetched = Fetched {
             address: Some(address),
             tls: Some(session),
             result,
-        }
+        };
+        (fetched, kept)
     }
 
     async fn connect(&self, addrs: &[IpAddr], port: u16) -> Result<(TcpStream, SocketAddr), Error> {
@@ -260,28 +353,64 @@ impl Fetcher {
         Err(last.unwrap_or_else(|| Error::Unreachable("no address to connect to".into())))
     }
 
-    /// One `GET` on an established connection, bounded by the response timeout.
-    async fn request<S>(&self, io: S, url: &Url) -> Result<Response, Error>
+    /// One `GET` on an established connection, bounded by the response timeout; with
+    /// [`Reuse::Keep`], the connection back when the response was read to its end.
+    async fn request<S>(
+        &self,
+        io: S,
+        url: &Url,
+        reuse: Reuse,
+    ) -> (Result<Response, Error>, Option<Kept>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let timeout = self.limits.response_timeout;
-        tokio::time::timeout(timeout, self.exchange(io, url))
+        tokio::time::timeout(timeout, self.exchange(io, url, reuse))
             .await
-            .unwrap_or(Err(Error::ResponseTimeout(timeout)))
+            .unwrap_or((Err(Error::ResponseTimeout(timeout)), None))
     }
 
-    async fn exchange<S>(&self, io: S, url: &Url) -> Result<Response, Error>
+    async fn exchange<S>(
+        &self,
+        io: S,
+        url: &Url,
+        reuse: Reuse,
+    ) -> (Result<Response, Error>, Option<Kept>)
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let mut builder = hyper::client::conn::http1::Builder::new();
         builder.max_buf_size(self.limits.max_header_bytes.max(MIN_HEADER_BUFFER));
-        let (mut sender, conn) = builder
-            .handshake::<_, Empty<Bytes>>(TokioIo::new(io))
-            .await
-            .map_err(|e| Error::Http(e.to_string()))?;
+        let (mut sender, conn) = match builder.handshake::<_, Empty<Bytes>>(TokioIo::new(io)).await
+        {
+            Ok(c) => c,
+            Err(e) => return (Err(Error::Http(e.to_string())), None),
+        };
+        let request = match self.request_for(url, reuse) {
+            Ok(r) => r,
+            Err(e) => return (Err(e), None),
+        };
+        let mut conn = async move {
+            let _ = conn.await;
+        }
+        .boxed()
+        .fuse();
+        let result = self.send(&mut sender, &mut conn, request).await;
+        match result {
+            Ok((response, true)) if reuse == Reuse::Keep && !conn.is_terminated() => {
+                let kept = Kept {
+                    origin: url.origin(),
+                    sender,
+                    conn,
+                };
+                (Ok(response), Some(kept))
+            }
+            other => (other.map(|(response, _)| response), None),
+        }
+    }
 
+    /// The request for `url`, saying whether the connection closes after it.
+    fn request_for(&self, url: &Url, reuse: Reuse) -> Result<Request<Empty<Bytes>>, Error> {
         let mut target = url.path().to_owned();
         if let Some(q) = url.query() {
             target.push('?');
@@ -291,15 +420,27 @@ impl Fetcher {
         if let Some(port) = url.port() {
             host = format!("{host}:{port}");
         }
-        let request = Request::get(target)
+        let mut request = Request::get(target)
             .header(HOST, host)
             .header(USER_AGENT, self.user_agent.clone())
             .header(ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
-            .header(ACCEPT_ENCODING, "identity")
-            .header(CONNECTION, "close")
+            .header(ACCEPT_ENCODING, "identity");
+        if reuse == Reuse::Close {
+            request = request.header(CONNECTION, "close");
+        }
+        request
             .body(Empty::new())
-            .map_err(|e| Error::Http(format!("could not form the request: {e}")))?;
+            .map_err(|e| Error::Http(format!("could not form the request: {e}")))
+    }
 
+    /// Send `request` and read its response (the body of a 2xx HTML page up to the cap),
+    /// driving the connection meanwhile; whether the body was read to its end.
+    async fn send(
+        &self,
+        sender: &mut SendRequest<Empty<Bytes>>,
+        conn: &mut Fuse<BoxFuture<'static, ()>>,
+        request: Request<Empty<Bytes>>,
+    ) -> Result<(Response, bool), Error> {
         let max_body = self.limits.max_body_bytes;
         let work = async move {
             let response = sender
@@ -310,6 +451,7 @@ impl Fetcher {
             let (parts, mut body) = response.into_parts();
             let mut data = Vec::new();
             let mut truncated = false;
+            let mut read_to_end = false;
             // Only a 2xx HTML page is read: the scan looks for meta refresh and mixed content.
             if (200..300).contains(&status) && is_html(&parts.headers) {
                 while let Some(frame) = body.frame().await {
@@ -328,21 +470,23 @@ impl Fetcher {
                     }
                     data.extend_from_slice(&chunk);
                 }
+                read_to_end = !truncated;
             }
-            Ok(Response {
+            let response = Response {
                 status,
                 headers: parts.headers,
                 body: Bytes::from(data),
                 truncated,
-            })
+            };
+            // An unread body leaves the connection unusable for another request.
+            Ok((response, read_to_end || body.is_end_stream()))
         };
         tokio::pin!(work);
-        tokio::pin!(conn);
         // Drive the connection and the exchange together; when the connection ends first,
         // the exchange sees its end (a response already read, or an error).
         tokio::select! {
             result = &mut work => result,
-            _ = &mut conn => work.await,
+            () = conn => work.await,
         }
     }
 }

@@ -1,8 +1,9 @@
 //! A raw ClientHello probe: which protocol versions and cipher suites a server really
 //! accepts, where rustls (TLS 1.2/1.3 with modern suites only) cannot tell.
 //!
-//! [`probe`] connects, sends one hand-built ClientHello offering exactly one version
-//! (TLS 1.0, 1.1 or 1.2) with the broad cipher list an older browser or SSLyze offers
+//! [`probe`] connects, sends one hand-built ClientHello offering one version (TLS 1.0, 1.1
+//! or 1.2; [`probe_up_to`] offers every version from TLS 1.0 up to one, as version
+//! negotiation allows, and learns the server's choice) with the broad cipher list an older browser or SSLyze offers
 //! (ECDHE/DHE/RSA key exchange; AES-GCM, AES-CBC with SHA-1/SHA-256/SHA-384, ChaCha20,
 //! 3DES), SNI, supported_groups, ec_point_formats, signature_algorithms (whatever the
 //! version: old servers ignore it, strict modern ones require it), renegotiation_info and extended_master_secret, then reads the server's first flight with
@@ -21,7 +22,9 @@
 //! - The handshake is not completed: the probe learns the server's *choice* and the chain
 //!   it sends, but no key exchange or signature is verified, so the chain is what the server
 //!   claims, not proof that it holds the key.
-//! - One version per probe; no TLS 1.3 (rustls covers it) and no SSL 2/3.
+//! - One answer per probe: the version the server picks from those offered (a server that
+//!   accepts TLS 1.1 hides whether it also takes 1.0 until asked again); no TLS 1.3 (rustls
+//!   covers it) and no SSL 2/3.
 //! - A fixed cipher list: a server that accepts only suites outside it (RC4, export, DES,
 //!   Camellia, SEED, GOST, PSK/SRP/anonymous) answers as if it refused the version.
 //! - A server that closes or resets the connection instead of sending an alert (some do for
@@ -67,8 +70,8 @@ impl Version {
     }
 }
 
-/// What the server answered to a ClientHello offering exactly one version and the broad set
-/// of cipher suites a browser (or an old one) offers.
+/// What the server answered to a ClientHello offering one version (or a range up to one)
+/// and an [`Offer`] of cipher suites.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeOutcome {
     /// The server chose this version and suite; `certificates` is the chain it sent (in the

@@ -132,21 +132,41 @@ pub struct Observations {
 }
 
 impl Observations {
-    /// The same observations as the other browser sees them: every chain judged by the other
-    /// trust profile (everything else a browser sees alike).
-    pub fn as_other_browser(&self) -> Observations {
-        let swap = |mut e: Endpoint| {
+    /// Whether every endpoint's chain is judged alike by both profiles (trust and findings):
+    /// then both browsers' verdicts are the same, the common case.
+    fn browsers_agree(&self) -> bool {
+        let agree = |e: &Endpoint| match (&e.chain, &e.other_chain) {
+            (Some(mine), Some(theirs)) => {
+                mine.trusted == theirs.trusted && mine.findings == theirs.findings
+            }
+            _ => true,
+        };
+        self.https.iter().chain(&self.others).all(agree)
+    }
+
+    /// Every chain swapped for the other profile's judgement: the observations as the other
+    /// browser sees them (everything else a browser sees alike). Its own inverse.
+    fn swap_browsers(&mut self) {
+        for e in self.https.iter_mut().chain(&mut self.others) {
             if e.other_chain.is_some() {
                 std::mem::swap(&mut e.chain, &mut e.other_chain);
             }
-            e
-        };
-        Observations {
-            https: self.https.clone().map(swap),
-            others: self.others.iter().cloned().map(swap).collect(),
-            ..self.clone()
         }
     }
+}
+
+/// Both browsers' verdicts: the chosen profile's, and the other browser's, judged again only
+/// when some chain was judged differently by its profile.
+pub fn judge_both(o: &mut Observations) -> (Verdict, Verdict) {
+    let mine = judge(o);
+    if o.browsers_agree() {
+        let theirs = mine.clone();
+        return (mine, theirs);
+    }
+    o.swap_browsers();
+    let theirs = judge(o);
+    o.swap_browsers();
+    (mine, theirs)
 }
 
 /// One browser's verdict for the result: ok, and if not, the first error that takes the
@@ -880,6 +900,36 @@ mod tests {
 
     fn url(s: &str) -> Url {
         Url::parse(s).unwrap()
+    }
+
+    #[test]
+    fn each_browser_is_judged_by_its_own_chain_and_the_other_is_left_as_observed() {
+        // Chrome distrusts the chain, Mozilla trusts it: two verdicts.
+        let mut https = good_endpoint();
+        https.chain = chain_with(Code::CertDistrusted);
+        https.other_chain = good_chain();
+        let mut o = obs(https, forced_walk());
+        let before = format!("{o:?}");
+        let (chrome, mozilla) = judge_both(&mut o);
+        assert!(!chrome.https_ok);
+        assert!(
+            chrome
+                .findings
+                .iter()
+                .any(|f| f.code == Code::CertDistrusted)
+        );
+        assert!(mozilla.https_ok && mozilla.forced_https, "{mozilla:?}");
+        assert_eq!(
+            format!("{o:?}"),
+            before,
+            "the observations are as they were"
+        );
+        // Both profiles judge alike: one verdict, the same for both.
+        let mut agree = good_endpoint();
+        agree.other_chain = good_chain();
+        let (a, b) = judge_both(&mut obs(agree, forced_walk()));
+        assert_eq!(a, b);
+        assert!(a.https_ok);
     }
 
     #[test]

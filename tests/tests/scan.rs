@@ -97,6 +97,44 @@ async fn a_generated_fleet_on_lab_ports_is_judged_as_expected() {
     farm.shutdown().await;
 }
 
+/// Chrome asks for a page's `/favicon.ico` on the page's own connection (keep-alive), and so
+/// does the scanner: checking the implicit favicon costs a request, not a connection and a
+/// TLS handshake. The favicon that redirects to http is still found (mixed content).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_implicit_favicon_is_asked_for_on_the_pages_connection() {
+    let farm = Farm::catalog()
+        .retain(|h, _| h == "valid.gov.test" || h == "favicon-downgrade.gov.test")
+        .first_address(Ipv4Addr::new(127, 94, 0, 1))
+        .start()
+        .await
+        .expect("the farm starts");
+    assert_eq!(farm.sites().len(), 2);
+    let lab = Lab::new(&farm);
+    let mut accepted = Vec::new();
+    for extra in [&["--no-favicon-check"][..], &[]] {
+        let before = farm.connections_accepted();
+        let run = lab.scan_with(&farm, true, extra).await;
+        assert!(run.status.success(), "scanctl: {}", run.stderr);
+        accepted.push(farm.connections_accepted() - before);
+        let results = read_jsonl(&lab.output);
+        let downgrade = results
+            .iter()
+            .find(|r| r.host == "favicon-downgrade.gov.test")
+            .expect("a result");
+        assert_eq!(
+            downgrade.codes().contains("mixed_content_active"),
+            extra.is_empty(),
+            "the favicon's redirect to http is found only when checked: {:?}",
+            downgrade.codes()
+        );
+    }
+    assert_eq!(
+        accepted[0], accepted[1],
+        "connections without the favicon check, and with it: the favicon must ride the page's connection"
+    );
+    farm.shutdown().await;
+}
+
 /// Chrome's SCT-date rule (the one that distrusts recent HiPKI and TWCA Global certificates),
 /// put on the farm's CT root with `--root-constraint` as Chromium's `--test-crs-constraints`
 /// does: a certificate whose SCT is dated after the cutoff, or that has none, is

@@ -2,6 +2,7 @@
 //! certs-only PKCS#7 bundle (`.p7c`), or PEM certificates.
 
 use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
 
 /// At most this many certificates are taken from one body.
 const MAX_CERTS_PER_BODY: usize = 8;
@@ -18,7 +19,7 @@ const CONTEXT_0: u8 = 0xa0;
 pub(crate) fn certificates(body: &[u8]) -> Vec<CertificateDer<'static>> {
     let trimmed = body.trim_ascii_start();
     let mut certs = if trimmed.starts_with(b"-----BEGIN") {
-        rustls_pemfile::certs(&mut &trimmed[..])
+        CertificateDer::pem_slice_iter(trimmed)
             .filter_map(Result::ok)
             .collect()
     } else if let Some(certs) = pkcs7_certificates(body) {

@@ -5,6 +5,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose,
 };
+use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, UnixTime};
 use std::path::Path;
 use std::process::Command;
@@ -239,10 +240,7 @@ pub fn openssl(dir: &Path, args: &[&str]) {
 /// The first certificate of a PEM file.
 pub fn read_pem_cert(path: &Path) -> CertificateDer<'static> {
     let data = std::fs::read(path).unwrap();
-    rustls_pemfile::certs(&mut &data[..])
-        .next()
-        .unwrap()
-        .unwrap()
+    CertificateDer::from_pem_slice(&data).unwrap()
 }
 
 /// Write `ext.cnf` for a server certificate for `host`, for `openssl x509 -req -extfile`.
