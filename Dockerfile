@@ -16,7 +16,7 @@ COPY . .
 # The `dist` profile: release, symbols stripped (binaries of ~14/11/5 MB, not 84/69/39).
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --locked --profile dist -p scan-coordinator -p scan-worker -p scanctl \
+    cargo build --locked --profile dist --no-default-features -p scan-coordinator -p scan-worker -p scanctl \
  && mkdir -p /out \
  && cp target/dist/scan-coordinator target/dist/scan-worker target/dist/scanctl /out/
 

@@ -13,6 +13,7 @@
 
 mod archive_cmd;
 mod cluster;
+#[cfg(feature = "demo")]
 mod demo;
 mod explain;
 mod output;
@@ -44,6 +45,7 @@ enum Command {
     /// Scan a site list (or one --url) on this machine, without a cluster.
     Scan(scan::Args),
     /// Start the simulated government site farm in-process and scan it end to end.
+    #[cfg(feature = "demo")]
     Demo(demo::Args),
     #[command(flatten)]
     Cluster(cluster::Command),
@@ -88,6 +90,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Scan(args) => scan::run(args).await,
+        #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args).await,
         Command::Cluster(cmd) => cluster::run(cmd).await,
         Command::Report(args) => report_cmd::report(args).await,
