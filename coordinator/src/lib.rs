@@ -27,19 +27,10 @@ pub use error::Error;
 pub use metrics::Metrics;
 pub use service::Service;
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-/// A source of "now", so tests can set it; production passes [`SystemTime::now`].
-pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
-
-/// Unix milliseconds of a clock reading.
-pub fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use queue::{Clock, unix_ms};
 
 /// How the coordinator runs jobs.
 #[derive(Debug, Clone)]

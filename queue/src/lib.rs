@@ -57,10 +57,12 @@
 //! Nothing here reads the clock or the environment: times are passed in as unix
 //! milliseconds.
 
+mod clock;
 mod retention;
 mod scripts;
 mod url;
 
+pub use clock::{Clock, unix_ms};
 pub use retention::{HEARTBEAT_KEEP, SETTLE, Swept};
 pub use url::{choose_url, read_url_file, redact};
 

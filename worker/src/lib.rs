@@ -40,19 +40,13 @@ use queue::{Delivery, Queue};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-/// A source of "now"; production passes [`SystemTime::now`].
-pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
-
-fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub use queue::Clock;
+use queue::unix_ms;
 
 /// Why the worker stopped with an error.
 #[derive(Debug, thiserror::Error)]
