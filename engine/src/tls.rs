@@ -22,6 +22,7 @@
 mod aia;
 mod cert;
 mod chain;
+mod memo;
 pub mod profile;
 mod verifier;
 

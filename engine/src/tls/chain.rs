@@ -7,7 +7,8 @@
 //!   which every certificate is inside its validity, so an expired certificate does not hide
 //!   whether the chain is otherwise trusted;
 //! - the path is built with RSA keys from 1024 bits and SHA-1 allowed (see
-//!   [`super::verifier::CHAIN_ALGS`]), and weak signatures and keys are judged separately from
+//!   [`super::verifier::CHAIN_ALGS`]; each signature check is remembered across sites, so a
+//!   chain shared by many sites is verified once, see [`super::memo`]), and weak signatures and keys are judged separately from
 //!   what x509-parser reads, so they are reported as such and not as `cert_untrusted`;
 //! - the hostname is checked on its own (subjectAltName only; wildcards match one label);
 //! - an anchor's constraints (Chrome's SCT-date rules, `--root-constraint`) are checked on
@@ -17,7 +18,7 @@
 
 use super::cert::{self, day};
 use super::profile::{Distrust, LeafFacts, Origin};
-use super::verifier::CHAIN_ALGS;
+use super::verifier::PATH_ALGS;
 use super::{AiaFetch, ChainVerdict, TrustStore};
 use model::{Code, Finding, Severity};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
@@ -427,7 +428,7 @@ fn build_path(
         };
         let built = ee
             .verify_for_usage(
-                CHAIN_ALGS,
+                PATH_ALGS,
                 &store.anchors,
                 pool,
                 time,

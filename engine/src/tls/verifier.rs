@@ -6,6 +6,7 @@
 //! afterwards by [`super::judge`]) but still checks the handshake signature against the
 //! leaf's key, so the connection really is with the holder of that certificate's key.
 
+use super::memo::Remembered;
 use ring::signature::{
     RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY, RSA_PKCS1_1024_8192_SHA256_FOR_LEGACY_USE_ONLY,
     RSA_PKCS1_1024_8192_SHA512_FOR_LEGACY_USE_ONLY, RsaParameters, UnparsedPublicKey,
@@ -86,6 +87,26 @@ pub(crate) static CHAIN_ALGS: &[&dyn SignatureVerificationAlgorithm] = &[
     algs::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS,
     algs::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS,
     algs::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS,
+];
+
+/// [`CHAIN_ALGS`] for path building, each check remembered across sites
+/// ([`super::memo`]): a chain shared by many sites is verified once.
+pub(crate) static PATH_ALGS: &[&dyn SignatureVerificationAlgorithm] = &[
+    &Remembered(algs::ECDSA_P256_SHA256),
+    &Remembered(algs::ECDSA_P256_SHA384),
+    &Remembered(algs::ECDSA_P384_SHA256),
+    &Remembered(algs::ECDSA_P384_SHA384),
+    &Remembered(algs::ED25519),
+    &Remembered(algs::RSA_PSS_2048_8192_SHA256_LEGACY_KEY),
+    &Remembered(algs::RSA_PSS_2048_8192_SHA384_LEGACY_KEY),
+    &Remembered(algs::RSA_PSS_2048_8192_SHA512_LEGACY_KEY),
+    &Remembered(&RSA_SHA256_LEGACY),
+    &Remembered(algs::RSA_PKCS1_2048_8192_SHA384),
+    &Remembered(&RSA_SHA512_LEGACY),
+    &Remembered(&RSA_SHA1_LEGACY),
+    &Remembered(algs::RSA_PKCS1_2048_8192_SHA256_ABSENT_PARAMS),
+    &Remembered(algs::RSA_PKCS1_2048_8192_SHA384_ABSENT_PARAMS),
+    &Remembered(algs::RSA_PKCS1_2048_8192_SHA512_ABSENT_PARAMS),
 ];
 
 /// Handshake signature algorithms: the ring provider's, with RSA PKCS#1 accepting 1024-bit

@@ -1,0 +1,178 @@
+//! Signature checks remembered across sites.
+//!
+//! Sites on shared hosting serve the same chain, and a path build checks the same
+//! signatures for each of them (ECDSA P-256 and RSA verification are most of the cost of
+//! judging a chain). A signature check is a pure function of the algorithm, the key, the
+//! signed message and the signature, so its outcome is remembered under a SHA-256 of all
+//! four: the next site sending that chain pays a hash, not a verification. Everything that
+//! depends on the site or the time (name, validity, constraints) is still judged per site.
+//!
+//! Bounded: two generations of at most [`GENERATION`] outcomes each (about 2 MB in all);
+//! when the current one is full it becomes the previous one, and an outcome found there is
+//! carried forward, so the chains in use stay while old ones fall out.
+
+use ring::digest::{Context, SHA256};
+use rustls_pki_types::{AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm};
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+/// Outcomes per generation.
+const GENERATION: usize = 16_384;
+
+type Key = [u8; 32];
+
+#[derive(Default)]
+struct Outcomes {
+    current: HashMap<Key, bool>,
+    previous: HashMap<Key, bool>,
+}
+
+impl Outcomes {
+    fn get(&mut self, key: &Key) -> Option<bool> {
+        if let Some(&ok) = self.current.get(key) {
+            return Some(ok);
+        }
+        let ok = *self.previous.get(key)?;
+        self.insert(*key, ok);
+        Some(ok)
+    }
+
+    fn insert(&mut self, key: Key, ok: bool) {
+        if self.current.len() >= GENERATION {
+            self.previous = std::mem::take(&mut self.current);
+        }
+        self.current.insert(key, ok);
+    }
+}
+
+static OUTCOMES: LazyLock<Mutex<Outcomes>> = LazyLock::new(Mutex::default);
+
+/// A signature algorithm whose outcomes are remembered (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Remembered(pub &'static dyn SignatureVerificationAlgorithm);
+
+impl Remembered {
+    fn key(&self, public_key: &[u8], message: &[u8], signature: &[u8]) -> Key {
+        let mut ctx = Context::new(&SHA256);
+        let alg = self.0.signature_alg_id();
+        let spki_alg = self.0.public_key_alg_id();
+        // Each part length-prefixed, so no two inputs hash the same bytes.
+        for part in [
+            alg.as_ref(),
+            spki_alg.as_ref(),
+            public_key,
+            signature,
+            message,
+        ] {
+            ctx.update(&(part.len() as u64).to_be_bytes());
+            ctx.update(part);
+        }
+        let mut key = [0; 32];
+        key.copy_from_slice(ctx.finish().as_ref());
+        key
+    }
+}
+
+impl SignatureVerificationAlgorithm for Remembered {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        let key = self.key(public_key, message, signature);
+        let known = OUTCOMES.lock().map(|mut o| o.get(&key)).ok().flatten();
+        let ok = match known {
+            Some(ok) => ok,
+            None => {
+                let ok = self
+                    .0
+                    .verify_signature(public_key, message, signature)
+                    .is_ok();
+                if let Ok(mut o) = OUTCOMES.lock() {
+                    o.insert(key, ok);
+                }
+                ok
+            }
+        };
+        if ok { Ok(()) } else { Err(InvalidSignature) }
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        self.0.public_key_alg_id()
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        self.0.signature_alg_id()
+    }
+
+    fn fips(&self) -> bool {
+        self.0.fips()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ring::rand::SystemRandom;
+    use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
+
+    #[test]
+    fn a_remembered_check_answers_as_the_check_itself_for_good_and_bad_signatures() {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
+        let message = b"tbsCertificate of a shared-hosting leaf";
+        let signature = key.sign(&rng, message).unwrap();
+        let public = key.public_key().as_ref();
+        let mut forged = signature.as_ref().to_vec();
+        *forged.last_mut().unwrap() ^= 1;
+
+        let alg = Remembered(webpki::ring::ECDSA_P256_SHA256);
+        for round in 0..2 {
+            assert!(
+                alg.verify_signature(public, message, signature.as_ref())
+                    .is_ok(),
+                "round {round}"
+            );
+            assert!(
+                alg.verify_signature(public, message, &forged).is_err(),
+                "round {round}: a forged signature stays refused"
+            );
+            assert!(
+                alg.verify_signature(public, b"another message", signature.as_ref())
+                    .is_err(),
+                "round {round}: the signature of one message does not vouch for another"
+            );
+        }
+        // The same inputs under another algorithm are another question.
+        let other = Remembered(webpki::ring::ECDSA_P256_SHA384);
+        assert!(
+            other
+                .verify_signature(public, message, signature.as_ref())
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn the_memory_keeps_two_generations() {
+        let mut o = Outcomes::default();
+        for i in 0..(GENERATION as u32 + 1) {
+            let mut k = [0; 32];
+            k[..4].copy_from_slice(&i.to_be_bytes());
+            o.insert(k, i % 2 == 0);
+        }
+        assert_eq!(o.current.len(), 1);
+        assert_eq!(o.previous.len(), GENERATION);
+        let mut first = [0; 32];
+        first[..4].copy_from_slice(&0u32.to_be_bytes());
+        assert_eq!(
+            o.get(&first),
+            Some(true),
+            "found in the previous generation"
+        );
+        assert!(o.current.contains_key(&first), "and carried forward");
+        assert_eq!(o.get(&[0xff; 32]), None);
+    }
+}
