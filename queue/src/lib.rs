@@ -58,11 +58,13 @@
 //! milliseconds.
 
 mod clock;
+mod connect;
 mod retention;
 mod scripts;
 mod url;
 
 pub use clock::{Clock, unix_ms};
+pub use connect::{CredentialFiles, Credentials, Tls};
 pub use retention::{HEARTBEAT_KEEP, SETTLE, Swept};
 pub use url::{choose_url, read_url_file, redact};
 
@@ -98,6 +100,8 @@ pub enum Error {
     },
     #[error("corrupt data in redis at {key}: {why}")]
     Corrupt { key: String, why: String },
+    #[error("redis connection settings: {0}")]
+    Config(String),
 }
 
 impl Error {
@@ -313,6 +317,8 @@ pub struct ConnectOptions {
     pub response_timeout: Duration,
     /// The longest a connection attempt may take.
     pub connect_timeout: Duration,
+    /// A password kept out of the URL, and TLS material for a `rediss://` URL.
+    pub credentials: Credentials,
 }
 
 impl Default for ConnectOptions {
@@ -321,6 +327,7 @@ impl Default for ConnectOptions {
             prefix: "govscan".into(),
             response_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
+            credentials: Credentials::default(),
         }
     }
 }
@@ -350,8 +357,45 @@ fn now_arg(now_ms: u64) -> String {
 impl Queue {
     /// A handle that connects lazily and reconnects by itself: it never fails because
     /// Redis is down right now (commands fail instead, and [`Error::is_transient`] says so).
+    ///
+    /// A `rediss://` URL speaks TLS, verified with the credentials' CA (else the system's
+    /// roots); TLS material with a plain `redis://` URL is an error, never a silent
+    /// downgrade.
     pub fn connect(url: &str, options: &ConnectOptions) -> Result<Queue> {
-        let client = redis::Client::open(url)?;
+        use redis::IntoConnectionInfo;
+        let mut info = url.into_connection_info()?;
+        let tls = matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. });
+        if let Some(password) = &options.credentials.password {
+            if info.redis_settings().password().is_some() {
+                return Err(Error::Config(
+                    "a password both in the Redis URL and in a password file".into(),
+                ));
+            }
+            let settings = info.redis_settings().clone().set_password(password);
+            info = info.set_redis_settings(settings);
+        }
+        let client = if tls {
+            let creds = &options.credentials.tls;
+            redis::Client::build_with_tls(
+                info,
+                redis::TlsCertificates {
+                    client_tls: creds
+                        .client
+                        .as_ref()
+                        .map(|(cert, key)| redis::ClientTlsConfig {
+                            client_cert: cert.clone(),
+                            client_key: key.clone(),
+                        }),
+                    root_cert: creds.ca_pem.clone(),
+                },
+            )?
+        } else if options.credentials.has_tls() {
+            return Err(Error::Config(
+                "TLS files (--redis-ca, --redis-client-cert) need a rediss:// URL".into(),
+            ));
+        } else {
+            redis::Client::open(info)?
+        };
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(options.response_timeout))
             .set_connection_timeout(Some(options.connect_timeout))

@@ -18,7 +18,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Parser)]
 #[command(name = "scan-worker", version)]
 struct Args {
-    /// The Redis holding the queue (redis://[:password@]host:port[/db]).
+    /// The Redis holding the queue (redis://[USER:PASSWORD@]host:port[/db]; rediss:// for TLS).
     #[arg(
         long,
         env = "SCAN_WORKER_REDIS",
@@ -29,6 +29,18 @@ struct Args {
     /// a URL with a password, e.g. a systemd credential (`LoadCredential=`, `%d/redis-url`).
     #[arg(long, env = "SCAN_WORKER_REDIS_FILE", value_name = "FILE")]
     redis_file: Option<std::path::PathBuf>,
+    /// The Redis password, from this file (its first line), for a URL without one.
+    #[arg(long, env = "SCAN_WORKER_REDIS_PASSWORD_FILE", value_name = "FILE")]
+    redis_password_file: Option<std::path::PathBuf>,
+    /// Verify a rediss:// server with this CA certificate (PEM) instead of the system's roots.
+    #[arg(long, env = "SCAN_WORKER_REDIS_CA", value_name = "PEM")]
+    redis_ca: Option<std::path::PathBuf>,
+    /// A client certificate (PEM) for a Redis that requires one (tls-auth-clients yes).
+    #[arg(long, env = "SCAN_WORKER_REDIS_CLIENT_CERT", value_name = "PEM")]
+    redis_client_cert: Option<std::path::PathBuf>,
+    /// The key (PEM) of --redis-client-cert.
+    #[arg(long, env = "SCAN_WORKER_REDIS_CLIENT_KEY", value_name = "PEM")]
+    redis_client_key: Option<std::path::PathBuf>,
     /// This worker's name in the queue (default: HOSTNAME-PID); unique per process.
     #[arg(long, env = "SCAN_WORKER_NAME")]
     name: Option<String>,
@@ -86,8 +98,15 @@ async fn main() -> anyhow::Result<()> {
     config.reclaim_idle = args.reclaim_idle;
     config.max_deliveries = args.max_deliveries.max(1);
     config.crash_on_host = args.crash_on_host.clone();
+    let credentials = queue::Credentials::read(queue::CredentialFiles {
+        ca: args.redis_ca.as_deref(),
+        client_cert: args.redis_client_cert.as_deref(),
+        client_key: args.redis_client_key.as_deref(),
+        password: args.redis_password_file.as_deref(),
+    })?;
     let options = queue::ConnectOptions {
         prefix: args.redis_prefix.clone(),
+        credentials,
         ..Default::default()
     };
     let reader_options = queue::ConnectOptions {
@@ -98,7 +117,8 @@ async fn main() -> anyhow::Result<()> {
     let shown = queue::redact(&redis);
     let reader = queue::Queue::connect(&redis, &reader_options)
         .with_context(|| format!("redis URL {shown:?}"))?;
-    let queue = queue::Queue::connect(&redis, &options)?;
+    let queue =
+        queue::Queue::connect(&redis, &options).with_context(|| format!("redis URL {shown:?}"))?;
     tracing::info!(name = %config.name, redis = %shown, "connecting");
 
     let stop = CancellationToken::new();
