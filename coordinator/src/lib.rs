@@ -12,18 +12,24 @@
 //! [`serve`] takes a bound listener and a shutdown future (a test binds port 0 and runs the
 //! real server); [`Error`] is the one place service errors become gRPC status codes.
 //!
+//! Who may call is the [`gate`]'s business: TLS, client certificates and bearer tokens
+//! ([`auth`]), checked and logged for every call by a tower layer in front of the services.
+//!
 //! Beside the API: the gRPC health service turns `NOT_SERVING` while Redis is unreachable
 //! (`health`), ended jobs expire after `retain_finished` (the sweeper runs
 //! [`queue::Queue::sweep_retention`]), and [`Metrics`] serves the autoscaling signal
 //! (`govscan_sites_queued`) and job counts.
 
 pub mod archiver;
+pub mod auth;
 mod error;
+pub mod gate;
 mod health;
 pub mod metrics;
 mod service;
 
 pub use error::Error;
+pub use gate::{Gate, GateArgs};
 pub use metrics::Metrics;
 pub use service::Service;
 
@@ -68,13 +74,14 @@ impl Default for Config {
     }
 }
 
-/// Serve the API on `listener` (with the gRPC health service) until `shutdown` resolves,
-/// and run the sweeper beside it.
+/// Serve the API on `listener` (with the gRPC health service) behind `gate` until
+/// `shutdown` resolves, and run the sweeper beside it.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     queue: queue::Queue,
     config: Config,
     clock: Clock,
+    gate: Gate,
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -94,7 +101,12 @@ pub async fn serve(
         shutdown.clone(),
     );
     let sweeper = tokio::spawn(sweep(queue, config, clock, shutdown.clone()));
-    let result = tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(tls) = gate.tls {
+        server = server.tls_config(tls)?;
+    }
+    let result = server
+        .layer(auth::Layer(gate.policy))
         .add_service(health_service)
         .add_service(proto::v1::scan_service_server::ScanServiceServer::new(
             service,

@@ -18,7 +18,7 @@ struct Args {
         default_value = "127.0.0.1:50051"
     )]
     listen: String,
-    /// The Redis holding the queue (redis://[:password@]host:port[/db]).
+    /// The Redis holding the queue (redis://[USER:PASSWORD@]host:port[/db]; rediss:// for TLS).
     #[arg(
         long,
         env = "SCAN_COORDINATOR_REDIS",
@@ -29,6 +29,22 @@ struct Args {
     /// a URL with a password, e.g. a systemd credential (`LoadCredential=`, `%d/redis-url`).
     #[arg(long, env = "SCAN_COORDINATOR_REDIS_FILE", value_name = "FILE")]
     redis_file: Option<std::path::PathBuf>,
+    /// The Redis password, from this file (its first line), for a URL without one.
+    #[arg(
+        long,
+        env = "SCAN_COORDINATOR_REDIS_PASSWORD_FILE",
+        value_name = "FILE"
+    )]
+    redis_password_file: Option<std::path::PathBuf>,
+    /// Verify a rediss:// server with this CA certificate (PEM) instead of the system's roots.
+    #[arg(long, env = "SCAN_COORDINATOR_REDIS_CA", value_name = "PEM")]
+    redis_ca: Option<std::path::PathBuf>,
+    /// A client certificate (PEM) for a Redis that requires one (tls-auth-clients yes).
+    #[arg(long, env = "SCAN_COORDINATOR_REDIS_CLIENT_CERT", value_name = "PEM")]
+    redis_client_cert: Option<std::path::PathBuf>,
+    /// The key (PEM) of --redis-client-cert.
+    #[arg(long, env = "SCAN_COORDINATOR_REDIS_CLIENT_KEY", value_name = "PEM")]
+    redis_client_key: Option<std::path::PathBuf>,
     /// Sites per shard.
     #[arg(long, env = "SCAN_COORDINATOR_SHARD_SIZE", default_value_t = 100)]
     shard_size: u64,
@@ -55,6 +71,8 @@ struct Args {
     redis_prefix: String,
     #[command(flatten)]
     archive: coordinator::archiver::ArchiveArgs,
+    #[command(flatten)]
+    gate: coordinator::GateArgs,
 }
 
 #[tokio::main]
@@ -73,12 +91,27 @@ async fn main() -> anyhow::Result<()> {
         args.max_deliveries >= 1,
         "--max-deliveries must be at least 1"
     );
+    // Before anything listens: off loopback, TLS and a check of every caller.
+    let gate = args.gate.load()?;
+    for addr in tokio::net::lookup_host(&args.listen)
+        .await
+        .with_context(|| format!("--listen {}", args.listen))?
+    {
+        gate.check_exposure(addr, args.gate.insecure_no_auth)?;
+    }
     let archive = args
         .archive
         .settings(std::env::var("PGPASSWORD").ok())
         .map_err(anyhow::Error::msg)?;
+    let credentials = queue::Credentials::read(queue::CredentialFiles {
+        ca: args.redis_ca.as_deref(),
+        client_cert: args.redis_client_cert.as_deref(),
+        client_key: args.redis_client_key.as_deref(),
+        password: args.redis_password_file.as_deref(),
+    })?;
     let options = queue::ConnectOptions {
         prefix: args.redis_prefix.clone(),
+        credentials,
         ..Default::default()
     };
     let redis = queue::choose_url(&args.redis, args.redis_file.as_deref())?;
@@ -94,7 +127,14 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, redis = %shown, "coordinator serving");
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        redis = %shown,
+        tls = gate.tls.is_some(),
+        client_certs = args.gate.client_ca.is_some(),
+        tokens = args.gate.auth_tokens.is_some(),
+        "coordinator serving"
+    );
     let config = coordinator::Config {
         shard_size: args.shard_size,
         reclaim_idle: args.reclaim_idle,
@@ -109,6 +149,7 @@ async fn main() -> anyhow::Result<()> {
         tracing::info!("shutting down");
         signal.cancel();
     });
+    tokio::spawn(reload_on_hangup(gate.clone(), shutdown.clone()));
     let clock: coordinator::Clock = Arc::new(SystemTime::now);
     if let Some(addr) = &args.metrics_listen {
         let metrics_listener = tokio::net::TcpListener::bind(addr)
@@ -134,11 +175,28 @@ async fn main() -> anyhow::Result<()> {
             shutdown.clone(),
         ))
     });
-    coordinator::serve(listener, queue, config, clock, shutdown).await?;
+    coordinator::serve(listener, queue, config, clock, gate, shutdown).await?;
     if let Some(task) = archiver {
         let _ = task.await;
     }
     Ok(())
+}
+
+/// SIGHUP: read the --auth-tokens file again (a broken file keeps the tokens in force).
+async fn reload_on_hangup(gate: coordinator::Gate, shutdown: CancellationToken) {
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .expect("SIGHUP handler");
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = hup.recv() => {}
+        }
+        match gate.reload_tokens() {
+            Ok(Some(n)) => tracing::info!(tokens = n, "SIGHUP: auth tokens read again"),
+            Ok(None) => tracing::info!("SIGHUP: no --auth-tokens to read again"),
+            Err(e) => tracing::error!("SIGHUP: {e}; the tokens in force stay"),
+        }
+    }
 }
 
 async fn wait_for_signal() {
