@@ -11,15 +11,16 @@
 //! was cancelled, 0 otherwise.
 
 use crate::UsageError;
+pub use crate::connect::Coordinator;
+use crate::connect::connect;
 use crate::output::{Format, Sink};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use model::SiteResult;
-use proto::v1::{self, scan_service_client::ScanServiceClient};
+use proto::v1;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
-use tonic::transport::Channel;
 
 /// Sites per SubmitJob message.
 const CHUNK: usize = 1000;
@@ -41,18 +42,6 @@ pub enum Command {
     /// Delete an ended job and its results from the cluster now (a running job: cancel it
     /// first). Ended jobs are otherwise kept for the coordinator's --retain-finished.
     Delete(JobArgs),
-}
-
-#[derive(clap::Args, Clone)]
-pub struct Coordinator {
-    /// The coordinator's gRPC address.
-    #[arg(
-        long,
-        env = "SCANCTL_COORDINATOR",
-        default_value = "http://127.0.0.1:50051",
-        value_name = "URL"
-    )]
-    pub coordinator: String,
 }
 
 #[derive(clap::Args)]
@@ -115,14 +104,14 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     match cmd {
         Command::Submit(args) => submit(args).await,
         Command::Status(args) => {
-            let url = &args.coordinator.coordinator;
-            let mut client = connect(url).await?;
+            let c = &args.coordinator;
+            let mut client = connect(c).await?;
             let status = client
                 .get_job(v1::GetJobRequest {
                     job_id: args.job.clone(),
                 })
                 .await
-                .map_err(|s| rpc_error(s, url, &args.job))?
+                .map_err(|s| rpc_error(s, c, &args.job))?
                 .into_inner();
             let report = if args.report {
                 Some(
@@ -131,7 +120,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                             job_id: args.job.clone(),
                         })
                         .await
-                        .map_err(|s| rpc_error(s, url, &args.job))?
+                        .map_err(|s| rpc_error(s, c, &args.job))?
                         .into_inner(),
                 )
             } else {
@@ -151,24 +140,24 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Watch(args) => watch(&args.coordinator.coordinator, &args.job, true).await,
+        Command::Watch(args) => watch(&args.coordinator, &args.job, true).await,
         Command::Results(args) => results(args).await,
         Command::Jobs(args) => jobs(&args).await,
         Command::Cancel(args) => {
-            let mut client = connect(&args.coordinator.coordinator).await?;
+            let mut client = connect(&args.coordinator).await?;
             let status = client
                 .cancel_job(v1::CancelJobRequest {
                     job_id: args.job.clone(),
                 })
                 .await
-                .map_err(|s| rpc_error(s, &args.coordinator.coordinator, &args.job))?
+                .map_err(|s| rpc_error(s, &args.coordinator, &args.job))?
                 .into_inner();
             eprintln!("scanctl: {}", describe(&status));
             Ok(ExitCode::SUCCESS)
         }
         Command::Delete(args) => {
-            let url = &args.coordinator.coordinator;
-            let mut client = connect(url).await?;
+            let c = &args.coordinator;
+            let mut client = connect(c).await?;
             let status = client
                 .delete_job(v1::DeleteJobRequest {
                     job_id: args.job.clone(),
@@ -181,7 +170,7 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
                         s.message()
                     ))
                     .into(),
-                    _ => rpc_error(s, url, &args.job),
+                    _ => rpc_error(s, c, &args.job),
                 })?
                 .into_inner();
             eprintln!(
@@ -193,36 +182,12 @@ pub async fn run(cmd: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Connect to the coordinator, with a clear message when it is not there.
-async fn connect(url: &str) -> anyhow::Result<ScanServiceClient<Channel>> {
-    let endpoint = Channel::from_shared(url.to_owned())
-        .map_err(|e| UsageError(format!("--coordinator {url:?} is not a URL: {e}")))?
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(3600));
-    let channel = endpoint.connect().await.map_err(|e| {
-        anyhow::anyhow!("cannot reach the coordinator at {url}: {}", root_cause(&e))
-    })?;
-    Ok(ScanServiceClient::new(channel).max_decoding_message_size(64 * 1024 * 1024))
-}
-
-/// The innermost error text ("connection refused"), not tonic's "transport error".
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause: &(dyn std::error::Error + 'static) = e;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    let text = cause.to_string();
-    // "Connection refused (os error 111)" → "connection refused"
-    let text = text.split(" (os error").next().unwrap_or(&text).to_owned();
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().collect::<String>() + chars.as_str(),
-        None => text,
-    }
-}
-
 /// A failed RPC in words, as a usage error (exit 2) when the job id is wrong.
-fn rpc_error(status: tonic::Status, url: &str, job: &str) -> anyhow::Error {
+fn rpc_error(status: tonic::Status, c: &Coordinator, job: &str) -> anyhow::Error {
+    if let Some(e) = crate::connect::explain(c, &status) {
+        return e;
+    }
+    let url = &c.coordinator;
     match status.code() {
         tonic::Code::NotFound => {
             UsageError(format!("no job {job:?} at the coordinator {url}")).into()
@@ -240,8 +205,8 @@ fn rpc_error(status: tonic::Status, url: &str, job: &str) -> anyhow::Error {
 
 async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let list = crate::scan::read_list(&args.file, args.skip_invalid)?;
-    let url = args.coordinator.coordinator.clone();
-    let mut client = connect(&url).await?;
+    let c = &args.coordinator;
+    let mut client = connect(c).await?;
     let name = args.name.clone().unwrap_or_else(|| {
         args.file
             .file_name()
@@ -274,7 +239,7 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let response = client
         .submit_job(messages)
         .await
-        .map_err(|s| rpc_error(s, &url, ""))?
+        .map_err(|s| rpc_error(s, c, ""))?
         .into_inner();
     println!("{}", response.job_id);
     eprintln!(
@@ -283,14 +248,15 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     );
     debug_assert_eq!(response.sites as usize, total);
     if args.wait {
-        return watch(&url, &response.job_id, true).await;
+        return watch(c, &response.job_id, true).await;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// Follow a job until it ends: a progress bar on a terminal, a line per update otherwise.
-async fn watch(url: &str, job: &str, bar: bool) -> anyhow::Result<ExitCode> {
-    let mut stream = open_watch(url, job).await?;
+async fn watch(c: &Coordinator, job: &str, bar: bool) -> anyhow::Result<ExitCode> {
+    let url = &c.coordinator;
+    let mut stream = open_watch(c, job).await?;
     let terminal = bar && console::Term::stderr().is_term();
     let progress = if terminal {
         ProgressBar::new(0)
@@ -338,11 +304,11 @@ async fn watch(url: &str, job: &str, bar: bool) -> anyhow::Result<ExitCode> {
                         status.message()
                     )
                 });
-                stream = reconnect_watch(url, job).await?;
+                stream = reconnect_watch(c, job).await?;
             }
             Err(status) => {
                 progress.abandon();
-                return Err(rpc_error(status, url, job));
+                return Err(rpc_error(status, c, job));
             }
         }
     }
@@ -365,24 +331,27 @@ async fn watch(url: &str, job: &str, bar: bool) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn open_watch(url: &str, job: &str) -> anyhow::Result<tonic::Streaming<v1::JobStatus>> {
-    let mut client = connect(url).await?;
+async fn open_watch(c: &Coordinator, job: &str) -> anyhow::Result<tonic::Streaming<v1::JobStatus>> {
+    let mut client = connect(c).await?;
     Ok(client
         .watch_job(v1::WatchJobRequest {
             job_id: job.to_owned(),
             interval_ms: 0,
         })
         .await
-        .map_err(|s| rpc_error(s, url, job))?
+        .map_err(|s| rpc_error(s, c, job))?
         .into_inner())
 }
 
 /// Reopen a watch, retrying every second for up to two minutes.
-async fn reconnect_watch(url: &str, job: &str) -> anyhow::Result<tonic::Streaming<v1::JobStatus>> {
+async fn reconnect_watch(
+    c: &Coordinator,
+    job: &str,
+) -> anyhow::Result<tonic::Streaming<v1::JobStatus>> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        match open_watch(url, job).await {
+        match open_watch(c, job).await {
             Ok(stream) => return Ok(stream),
             Err(e)
                 if tokio::time::Instant::now() < deadline
@@ -396,13 +365,12 @@ async fn reconnect_watch(url: &str, job: &str) -> anyhow::Result<tonic::Streamin
 }
 
 async fn results(args: ResultsArgs) -> anyhow::Result<ExitCode> {
-    let url = &args.coordinator.coordinator;
     let format = args
         .format
         .unwrap_or_else(|| Format::default_for(args.output.as_deref()));
     let mut sink = Sink::open(format, args.output.as_ref())?;
     let mut n = 0;
-    for_each_result(url, &args.job, |result| {
+    for_each_result(&args.coordinator, &args.job, |result| {
         n += 1;
         sink.push(result)
     })
@@ -415,19 +383,20 @@ async fn results(args: ResultsArgs) -> anyhow::Result<ExitCode> {
 /// Hand every result of a cluster job so far to `each`, in list order, as it arrives
 /// (one result decoded at a time).
 pub async fn for_each_result(
-    url: &str,
+    c: &Coordinator,
     job: &str,
     mut each: impl FnMut(SiteResult) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
-    let mut client = connect(url).await?;
+    let url = &c.coordinator;
+    let mut client = connect(c).await?;
     let mut stream = client
         .stream_results(v1::StreamResultsRequest {
             job_id: job.to_owned(),
         })
         .await
-        .map_err(|s| rpc_error(s, url, job))?
+        .map_err(|s| rpc_error(s, c, job))?
         .into_inner();
-    while let Some(wire) = stream.message().await.map_err(|s| rpc_error(s, url, job))? {
+    while let Some(wire) = stream.message().await.map_err(|s| rpc_error(s, c, job))? {
         let r = proto::IndexedResult::try_from(wire)
             .with_context(|| format!("a result of job {job} from {url}"))?;
         each(r.result)?;
@@ -437,9 +406,9 @@ pub async fn for_each_result(
 
 /// Every result of a cluster job so far, in list order, each reduced to what a report or
 /// a diff reads ([`for_report`]): `report --job` and `diff --jobs`.
-pub async fn fetch_for_report(url: &str, job: &str) -> anyhow::Result<Vec<SiteResult>> {
+pub async fn fetch_for_report(c: &Coordinator, job: &str) -> anyhow::Result<Vec<SiteResult>> {
     let mut out = Vec::new();
-    for_each_result(url, job, |r| {
+    for_each_result(c, job, |r| {
         out.push(for_report(r));
         Ok(())
     })
@@ -461,11 +430,11 @@ pub fn for_report(mut r: SiteResult) -> SiteResult {
 }
 
 async fn jobs(c: &Coordinator) -> anyhow::Result<ExitCode> {
-    let mut client = connect(&c.coordinator).await?;
+    let mut client = connect(c).await?;
     let list = client
         .list_jobs(v1::ListJobsRequest {})
         .await
-        .map_err(|s| rpc_error(s, &c.coordinator, ""))?
+        .map_err(|s| rpc_error(s, c, ""))?
         .into_inner();
     let mut table = comfy_table::Table::new();
     table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);

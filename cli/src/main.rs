@@ -13,6 +13,7 @@
 
 mod archive_cmd;
 mod cluster;
+mod connect;
 #[cfg(feature = "demo")]
 mod demo;
 mod explain;

@@ -234,9 +234,7 @@ pub async fn diff(args: DiffArgs) -> anyhow::Result<ExitCode> {
 /// holds a slim summary per site, never the whole job's full results.
 pub async fn load_results(args: &ReportArgs) -> anyhow::Result<Vec<SiteResult>> {
     match (&args.results, &args.job) {
-        (_, Some(job)) => {
-            crate::cluster::fetch_for_report(&args.coordinator.coordinator, job).await
-        }
+        (_, Some(job)) => crate::cluster::fetch_for_report(&args.coordinator, job).await,
         (Some(path), None) => read_results(path),
         (None, None) => Err(UsageError(
             "scanctl report: give a results file (JSON Lines) or --job JOB".into(),
@@ -280,7 +278,7 @@ pub fn scoped_diff(previous: &[SiteResult], current: &[SiteResult], scoped: bool
 /// One side of a diff: a results file, or with `--jobs` a cluster job.
 async fn load_side(args: &DiffArgs, side: &str) -> anyhow::Result<Vec<SiteResult>> {
     if args.jobs {
-        crate::cluster::fetch_for_report(&args.coordinator.coordinator, side).await
+        crate::cluster::fetch_for_report(&args.coordinator, side).await
     } else {
         read_results(Path::new(side))
     }
