@@ -88,6 +88,9 @@ def main() -> int:
             if not doc or doc.get("kind") != "Deployment":
                 continue
             for c in doc["spec"]["template"]["spec"]["containers"]:
+                # Sidecars (the metrics TLS proxy) are not ours to check.
+                if not c["image"].startswith("govscan/"):
+                    continue
                 program = "coordinator" if "coordinator" in c["image"] else "worker"
                 env = {e["name"]: e.get("value", "") for e in c.get("env", [])}
                 check_env(f"k8s/{path.name}", program, env)
