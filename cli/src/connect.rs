@@ -257,6 +257,81 @@ fn speaks_tls(authority: &str) -> bool {
     probe().unwrap_or(false)
 }
 
+/// A TLS handshake with the coordinator as `c` configures it, then a read: a server that
+/// refuses the client (no certificate, one it does not trust) says so with an alert that
+/// the gRPC connection may have lost in a race with its own shutdown. The error text, or
+/// `None` when the handshake and the read went through (or timed out). Only asked on a
+/// failure's path, on a thread of its own (bounded by 3 s per step).
+fn tls_probe(c: &Coordinator) -> Option<String> {
+    let c = c.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        rt.block_on(tls_probe_async(&c))
+    })
+    .join()
+    .ok()
+    .flatten()
+}
+
+async fn tls_probe_async(c: &Coordinator) -> Option<String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let step = Duration::from_secs(3);
+    let uri: tonic::codegen::http::Uri = c.coordinator.parse().ok()?;
+    let host = uri
+        .host()?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = uri.port_u16().unwrap_or(443);
+    let mut roots = rustls::RootCertStore::empty();
+    match &c.coordinator_ca {
+        Some(path) => {
+            for cert in CertificateDer::pem_file_iter(path).ok()? {
+                roots.add(cert.ok()?).ok()?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let builder = rustls::ClientConfig::builder().with_root_certificates(roots);
+    let mut config = match (&c.client_cert, &c.client_key) {
+        (Some(cert), Some(key)) => {
+            let chain = CertificateDer::pem_file_iter(cert)
+                .ok()?
+                .collect::<Result<Vec<_>, _>>()
+                .ok()?;
+            builder
+                .with_client_auth_cert(chain, PrivateKeyDer::from_pem_file(key).ok()?)
+                .ok()?
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::time::timeout(step, tokio::net::TcpStream::connect((host.as_str(), port)))
+        .await
+        .ok()?
+        .ok()?;
+    let name = ServerName::try_from(host).ok()?;
+    let mut tls = match tokio::time::timeout(step, connector.connect(name, tcp)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => return Some(e.to_string()),
+        Err(_) => return None,
+    };
+    if let Err(e) = tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await {
+        return Some(e.to_string());
+    }
+    let mut buf = [0u8; 64];
+    match tokio::time::timeout(step, tls.read(&mut buf)).await {
+        Ok(Err(e)) => Some(e.to_string()),
+        _ => None,
+    }
+}
+
 /// A failure to reach the coordinator, explained.
 fn unreachable(c: &Coordinator, e: &(dyn std::error::Error + 'static)) -> anyhow::Error {
     let url = &c.coordinator;
@@ -264,14 +339,19 @@ fn unreachable(c: &Coordinator, e: &(dyn std::error::Error + 'static)) -> anyhow
     if let Some(hint) = tls_hint(c, &text) {
         return anyhow::anyhow!(hint);
     }
-    plaintext_hint(c).unwrap_or_else(|| {
+    probe_hint(c).unwrap_or_else(|| {
         anyhow::anyhow!("cannot reach the coordinator at {url}: {}", root_cause(e))
     })
 }
 
-/// For an http:// URL: a TLS server there gets a message saying so.
-fn plaintext_hint(c: &Coordinator) -> Option<anyhow::Error> {
+/// For an http:// URL: a TLS server there gets a message saying so. For an https:// one:
+/// what a TLS handshake of our own and a read tell ([`tls_probe`]).
+fn probe_hint(c: &Coordinator) -> Option<anyhow::Error> {
     let url = &c.coordinator;
+    if url.starts_with("https:") {
+        let text = tls_probe(c)?;
+        return tls_hint(c, &text).map(|hint| anyhow::anyhow!(hint));
+    }
     let authority = url.strip_prefix("http://")?.split('/').next()?;
     speaks_tls(authority).then(|| {
         anyhow::anyhow!(
@@ -293,7 +373,10 @@ pub fn explain(c: &Coordinator, status: &tonic::Status) -> Option<anyhow::Error>
             "the coordinator at {url} refused: {}",
             status.message()
         )),
-        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Internal => {
+        tonic::Code::Unavailable
+        | tonic::Code::Unknown
+        | tonic::Code::Internal
+        | tonic::Code::Cancelled => {
             let text = match std::error::Error::source(status) {
                 Some(source) => format!("{}: {}", status.message(), chain(source)),
                 None => status.message().to_owned(),
@@ -301,7 +384,7 @@ pub fn explain(c: &Coordinator, status: &tonic::Status) -> Option<anyhow::Error>
             if let Some(hint) = tls_hint(c, &text) {
                 return Some(anyhow::anyhow!(hint));
             }
-            plaintext_hint(c)
+            probe_hint(c)
         }
         _ => None,
     }

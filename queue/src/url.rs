@@ -31,21 +31,19 @@ pub fn choose_url(flag: &str, file: Option<&Path>) -> std::io::Result<String> {
 }
 
 /// `url` with its password replaced by `***` (the user stays: `rediss://worker:***@host`),
-/// for logs and error messages. Userinfo without a `:` (`redis://SECRET@host`, which some
-/// clients read as a password) is replaced whole.
+/// for logs and error messages. Userinfo without a `:` is a user name (the password then
+/// comes from `--redis-password-file`) and is shown.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
     let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => {
-            let user = match rest[..at].split_once(':') {
-                Some((user, _)) if !user.is_empty() => format!("{user}:"),
-                _ => String::new(),
-            };
-            format!("{scheme}://{user}***@{}", &rest[at + 1..])
-        }
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some(("", _)) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        Some((user, _)) => format!("{scheme}://{user}:***@{}", &rest[at + 1..]),
         None => url.to_owned(),
     }
 }
@@ -65,7 +63,10 @@ mod tests {
             redact("rediss://worker:p@ss:w0rd@redis.internal:6380"),
             "rediss://worker:***@redis.internal:6380"
         );
-        assert_eq!(redact("redis://s3cret@h:1"), "redis://***@h:1");
+        assert_eq!(
+            redact("rediss://govscan-worker@h:1"),
+            "rediss://govscan-worker@h:1"
+        );
         assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
         assert_eq!(redact("not a url"), "not a url");
     }

@@ -12,15 +12,18 @@
 //! # }
 //! ```
 //!
+//! With [`Builder::secure`], TLS and authentication everywhere ([`crate::secure`]).
+//!
 //! Every process is killed when the [`Cluster`] is dropped. Logs go to files in the
 //! cluster's temporary directory; [`Cluster::logs`] returns their tails for a failure
 //! message.
 
 use crate::scan::{Observed, Run, parse_jsonl};
+use crate::secure::{Identity, Secure};
 use farm::Farm;
 use serde_json::Value;
 use std::ffi::OsString;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -37,8 +40,10 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
-fn wait_for_port(port: u16, what: &str, child: &mut Child) {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+fn wait_for_port(host: IpAddr, port: u16, what: &str, child: &mut Child) {
+    let addr = SocketAddr::new(host, port);
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
         if let Ok(Some(status)) = child.try_wait() {
@@ -90,23 +95,44 @@ pub struct Redis {
     child: Option<Child>,
     port: u16,
     dir: PathBuf,
+    host: IpAddr,
+    /// Listening flags instead of `--port PORT --bind 127.0.0.1` (TLS: [`Secure::redis_args`]).
+    listen: Option<Vec<OsString>>,
 }
 
 impl Redis {
     /// Start it and wait until it accepts connections.
     pub fn start(dir: &Path) -> Redis {
+        Redis::start_on(dir, LOCALHOST, None)
+    }
+
+    fn start_on(dir: &Path, host: IpAddr, secure: Option<&Secure>) -> Redis {
+        let port = free_port();
         let mut redis = Redis {
             child: None,
-            port: free_port(),
+            port,
             dir: dir.to_owned(),
+            host,
+            listen: secure.map(|s| s.redis_args(port)),
         };
         redis.spawn();
         redis
     }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     fn spawn(&mut self) {
+        let port = self.port.to_string();
+        let plain: Vec<OsString> = vec![
+            "--port".into(),
+            port.into(),
+            "--bind".into(),
+            "127.0.0.1".into(),
+        ];
         let mut child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(self.listen.as_ref().unwrap_or(&plain))
             .args(["--save", "", "--appendonly", "yes"])
             .arg("--dir")
             .arg(&self.dir)
@@ -114,7 +140,7 @@ impl Redis {
             .stderr(log_file(&self.dir.join("redis.log")))
             .spawn()
             .expect("redis-server (install the redis-server package)");
-        wait_for_port(self.port, "redis-server", &mut child);
+        wait_for_port(self.host, self.port, "redis-server", &mut child);
         self.child = Some(child);
     }
 
@@ -166,6 +192,7 @@ pub struct Builder {
     crash_on_host: Option<String>,
     metrics: bool,
     archive: Option<String>,
+    secure: bool,
 }
 
 impl Default for Builder {
@@ -180,6 +207,7 @@ impl Default for Builder {
             crash_on_host: None,
             metrics: false,
             archive: None,
+            secure: false,
         }
     }
 }
@@ -227,10 +255,21 @@ impl Builder {
         self
     }
 
+    /// TLS and authentication everywhere ([`crate::secure`]): Redis over TLS with its ACL
+    /// users, the coordinator over mTLS with tokens; `scanctl` as [`Identity::Operator`].
+    pub fn secure(mut self) -> Self {
+        self.secure = true;
+        self
+    }
+
     /// Start Redis, the coordinator and the workers, scanning `farm`.
     pub async fn start(self, farm: &Farm) -> Cluster {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let redis = Redis::start(dir.path());
+        let secure = self.secure.then(|| Secure::new(dir.path()));
+        let redis = match &secure {
+            Some(s) => Redis::start_on(dir.path(), crate::secure::REDIS_HOST, Some(s)),
+            None => Redis::start(dir.path()),
+        };
         let (http_port, https_port) = farm.ports();
         let mut cluster = Cluster {
             coordinator: None,
@@ -252,6 +291,7 @@ impl Builder {
             ],
             options: self.clone(),
             redis,
+            secure,
             dir,
         };
         cluster.start_coordinator();
@@ -275,6 +315,7 @@ pub struct Cluster {
     spawned: usize,
     scan_flags: Vec<OsString>,
     options: Builder,
+    secure: Option<Secure>,
     dir: tempfile::TempDir,
 }
 
@@ -301,7 +342,46 @@ impl Cluster {
     }
 
     pub fn coordinator_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.coordinator_port)
+        match &self.secure {
+            Some(_) => format!(
+                "https://{}:{}",
+                crate::secure::COORDINATOR_HOST,
+                self.coordinator_port
+            ),
+            None => format!("http://127.0.0.1:{}", self.coordinator_port),
+        }
+    }
+
+    /// The secure set-up's files and passwords (with [`Builder::secure`]).
+    pub fn secure(&self) -> &Secure {
+        self.secure
+            .as_ref()
+            .expect("a cluster started with .secure()")
+    }
+
+    fn coordinator_host(&self) -> IpAddr {
+        match &self.secure {
+            Some(_) => crate::secure::COORDINATOR_HOST,
+            None => LOCALHOST,
+        }
+    }
+
+    /// The coordinator's and the workers' Redis URL and flags.
+    fn redis_flags(&self, worker: bool) -> Vec<OsString> {
+        let port = self.redis.port;
+        match &self.secure {
+            Some(s) if worker => [
+                vec!["--redis".into(), s.worker_redis(port).into()],
+                s.worker_args(),
+            ]
+            .concat(),
+            Some(s) => [
+                vec!["--redis".into(), s.coordinator_redis(port).into()],
+                s.coordinator_args(),
+            ]
+            .concat(),
+            None => vec!["--redis".into(), self.redis.url().into()],
+        }
     }
 
     pub fn redis(&mut self) -> &mut Redis {
@@ -327,8 +407,11 @@ impl Cluster {
             cmd.args(["--archive", url, "--archive-interval", "1s"]);
         }
         let mut child = cmd
-            .args(["--listen", &format!("127.0.0.1:{}", self.coordinator_port)])
-            .args(["--redis", &self.redis.url()])
+            .args([
+                "--listen",
+                &SocketAddr::new(self.coordinator_host(), self.coordinator_port).to_string(),
+            ])
+            .args(self.redis_flags(false))
             .args(["--shard-size", &self.options.shard_size.to_string()])
             .args(["--reclaim-idle", &self.options.reclaim_idle])
             .args(["--max-deliveries", &self.options.max_deliveries.to_string()])
@@ -348,7 +431,12 @@ impl Cluster {
             .stderr(log_file(&log))
             .spawn()
             .expect("scan-coordinator");
-        wait_for_port(self.coordinator_port, "scan-coordinator", &mut child);
+        wait_for_port(
+            self.coordinator_host(),
+            self.coordinator_port,
+            "scan-coordinator",
+            &mut child,
+        );
         self.coordinator = Some(child);
     }
 
@@ -358,6 +446,20 @@ impl Cluster {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// SIGHUP the coordinator (it reads its `--auth-tokens` file again).
+    pub fn hangup_coordinator(&self) {
+        let child = self
+            .coordinator
+            .as_ref()
+            .expect("the coordinator is running");
+        let status = Command::new("kill")
+            .arg("-HUP")
+            .arg(child.id().to_string())
+            .status()
+            .expect("kill");
+        assert!(status.success());
     }
 
     /// SIGTERM the coordinator and return how it exited.
@@ -373,7 +475,8 @@ impl Cluster {
         let name = format!("worker-{}", self.spawned);
         let log = self.dir().join(format!("{name}.log"));
         let mut cmd = command("scan-worker");
-        cmd.args(["--redis", &self.redis.url(), "--name", &name])
+        cmd.args(self.redis_flags(true))
+            .args(["--name", &name])
             .args(["--concurrency", &self.options.concurrency.to_string()])
             .args([
                 "--shards-in-flight",
@@ -426,10 +529,20 @@ impl Cluster {
         out
     }
 
-    /// `scanctl ARGS` against this cluster's coordinator.
+    /// `scanctl ARGS` against this cluster's coordinator (a secure cluster's: as
+    /// [`Identity::Operator`]).
     pub async fn scanctl(&self, args: &[&str]) -> Run {
+        self.scanctl_as(Identity::Operator, args).await
+    }
+
+    /// `scanctl ARGS` against this cluster's coordinator as `id` (a secure cluster's;
+    /// otherwise `id` is ignored).
+    pub async fn scanctl_as(&self, id: Identity, args: &[&str]) -> Run {
         let mut full: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
-        full.extend(["--coordinator".into(), self.coordinator_url().into()]);
+        match &self.secure {
+            Some(s) => full.extend(s.scanctl_args(id, self.coordinator_port)),
+            None => full.extend(["--coordinator".into(), self.coordinator_url().into()]),
+        }
         let refs: Vec<&std::ffi::OsStr> = full.iter().map(|a| a.as_os_str()).collect();
         crate::scan::scanctl(&refs).await
     }

@@ -13,3 +13,4 @@ pub mod chromium;
 pub mod cluster;
 pub mod pg;
 pub mod scan;
+pub mod secure;

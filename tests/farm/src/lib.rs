@@ -52,6 +52,7 @@ mod spec;
 
 pub use farm::{Farm, FarmBuilder, FarmSite};
 pub use fleet::Mix;
+pub use pki::ClusterCa;
 pub use spec::{
     Cert, Expect, ONE_YEAR, OpenSslMode, PNG, Page, Plain, Reply, Routes, Secure, SiteSpec,
 };

@@ -457,6 +457,105 @@ impl Pki {
     }
 }
 
+/// A certificate authority for the cluster's own TLS — the coordinator, Redis and their
+/// clients — apart from the farm's sites: its CA file, server certificates for addresses,
+/// and client certificates whose subject says who (`CN`) and, for the coordinator, what
+/// role (`OU`). Files are written to a directory as PEM (`NAME.pem`, `NAME.key`).
+pub struct ClusterCa {
+    ca: Ca,
+    now: OffsetDateTime,
+    dir: PathBuf,
+    serial: AtomicU64,
+}
+
+impl ClusterCa {
+    /// Make the CA and write its certificate to `dir/ca.pem`.
+    pub fn new(dir: &Path) -> Result<ClusterCa, Error> {
+        let now = OffsetDateTime::now_utc();
+        let ca = Pki::self_signed_ca("Govscan Cluster Test CA", now)?;
+        let this = ClusterCa {
+            ca,
+            now,
+            dir: dir.to_owned(),
+            serial: AtomicU64::new(1),
+        };
+        this.write("ca.pem", &this.ca.pem)?;
+        Ok(this)
+    }
+
+    /// The CA certificate's file.
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    fn write(&self, name: &str, text: &str) -> Result<PathBuf, Error> {
+        let path = self.dir.join(name);
+        std::fs::write(&path, text)
+            .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
+        Ok(path)
+    }
+
+    fn issue(
+        &self,
+        stem: &str,
+        subject: DistinguishedName,
+        sans: Vec<SanType>,
+        usage: ExtendedKeyUsagePurpose,
+    ) -> Result<(PathBuf, PathBuf), Error> {
+        let key = KeyPair::generate()?;
+        let mut p = CertificateParams::default();
+        p.distinguished_name = subject;
+        p.subject_alt_names = sans;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.extended_key_usages = vec![usage];
+        p.not_before = self.now - Duration::days(1);
+        p.not_after = self.now + Duration::days(30);
+        p.use_authority_key_identifier_extension = true;
+        p.serial_number = Some(self.serial.fetch_add(1, Ordering::Relaxed).into());
+        let cert = p.signed_by(&key, &self.ca.issuer)?;
+        let cert_path = self.write(&format!("{stem}.pem"), &cert.pem())?;
+        let key_path = self.write(&format!("{stem}.key"), &key.serialize_pem())?;
+        Ok((cert_path, key_path))
+    }
+
+    /// A server certificate for `ips` and `names`: (certificate file, key file).
+    pub fn server(
+        &self,
+        stem: &str,
+        ips: &[std::net::IpAddr],
+        names: &[&str],
+    ) -> Result<(PathBuf, PathBuf), Error> {
+        let mut sans: Vec<SanType> = ips.iter().map(|ip| SanType::IpAddress(*ip)).collect();
+        for n in names {
+            sans.push(SanType::DnsName((*n).to_owned().try_into()?));
+        }
+        let mut subject = DistinguishedName::new();
+        subject.push(DnType::CommonName, names.first().copied().unwrap_or(stem));
+        self.issue(stem, subject, sans, ExtendedKeyUsagePurpose::ServerAuth)
+    }
+
+    /// A client certificate for `common_name`, with `OU=unit` when given: (certificate
+    /// file, key file).
+    pub fn client(
+        &self,
+        stem: &str,
+        common_name: &str,
+        unit: Option<&str>,
+    ) -> Result<(PathBuf, PathBuf), Error> {
+        let mut subject = DistinguishedName::new();
+        subject.push(DnType::CommonName, common_name);
+        if let Some(unit) = unit {
+            subject.push(DnType::OrganizationalUnitName, unit);
+        }
+        self.issue(
+            stem,
+            subject,
+            Vec::new(),
+            ExtendedKeyUsagePurpose::ClientAuth,
+        )
+    }
+}
+
 fn path_str(p: &Path) -> Result<&str, Error> {
     p.to_str()
         .ok_or_else(|| Error::OpenSsl(format!("path {} is not UTF-8", p.display())))
