@@ -51,7 +51,7 @@ enum Command {
     #[command(flatten)]
     Cluster(cluster::Command),
     /// The NDC report of a results file or a cluster job: table, CSV, JSON or HTML.
-    Report(report_cmd::ReportArgs),
+    Report(Box<report_cmd::ReportArgs>),
     /// Compare two scans: what got fixed, what broke.
     Diff(report_cmd::DiffArgs),
     /// The trust profiles scans are judged by (Chrome Root Store, Mozilla).
@@ -94,7 +94,7 @@ async fn main() -> ExitCode {
         #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args).await,
         Command::Cluster(cmd) => cluster::run(cmd).await,
-        Command::Report(args) => report_cmd::report(args).await,
+        Command::Report(args) => report_cmd::report(*args).await,
         Command::Diff(args) => report_cmd::diff(args).await,
         Command::Trust(cmd) => trust::run(cmd),
         Command::Import(args) => archive_cmd::import(args).await,
