@@ -3,7 +3,8 @@
 use model::{Severity, SiteResult};
 use std::fmt::Write;
 
-/// A readable account of `r`: verdicts, findings with what to do, and the details seen.
+/// A readable account of `r`: verdicts, findings with what to do, and the details seen;
+/// control and invisible formatting characters from the site are neutralised.
 pub fn explain(r: &SiteResult) -> String {
     let mut s = String::new();
     let yes_no = |b: bool| if b { "yes" } else { "NO" };
@@ -93,5 +94,10 @@ pub fn explain(r: &SiteResult) -> String {
             let _ = writeln!(s, "    [{tag}] {}: {}", f.code, f.detail);
         }
     }
-    s
+    // Names, headers and details come from the site: no escape sequence or bidi override
+    // of theirs reaches the terminal.
+    model::text::visible(&s)
+        .chars()
+        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+        .collect()
 }

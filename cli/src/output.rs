@@ -4,6 +4,7 @@
 
 use anyhow::Context;
 use comfy_table::{Cell, Color, ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use model::text::visible;
 use model::{Severity, SiteResult};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -103,13 +104,16 @@ const CSV_HEADER: [&str; 9] = [
     "worst_severity",
 ];
 
+/// A site's row; the names from the list and the URL with invisible formatting characters
+/// shown as code points ([`model::text::visible`]).
 fn csv_fields(r: &SiteResult) -> [String; 9] {
+    let shown = |s: &str| visible(s).into_owned();
     [
-        r.url.clone(),
-        r.host.clone(),
-        r.agency.clone(),
-        r.category.clone(),
-        r.parent.clone(),
+        shown(&r.url),
+        shown(&r.host),
+        shown(&r.agency),
+        shown(&r.category),
+        shown(&r.parent),
         r.https_ok.to_string(),
         r.forced_https.to_string(),
         codes(r),
@@ -136,7 +140,8 @@ fn worst(r: &SiteResult) -> Option<Severity> {
     r.findings.iter().map(|f| f.severity).max()
 }
 
-/// The per-site table: one row per site, verdicts and finding codes.
+/// The per-site table: one row per site, verdicts and finding codes (names and URLs through
+/// [`visible`]).
 pub fn table(results: &[SiteResult]) -> Table {
     let mut t = Table::new();
     t.load_preset(UTF8_FULL_CONDENSED)
@@ -157,8 +162,8 @@ pub fn table(results: &[SiteResult]) -> Table {
             _ => findings,
         };
         t.add_row(vec![
-            Cell::new(&r.url),
-            Cell::new(&r.agency),
+            Cell::new(visible(&r.url)),
+            Cell::new(visible(&r.agency)),
             mark(r.https_ok),
             mark(r.forced_https),
             findings,

@@ -12,6 +12,7 @@ pub mod finding;
 pub mod result;
 pub mod site;
 pub mod sitelist;
+pub mod text;
 
 pub use finding::{Code, Finding, Severity};
 pub use result::*;

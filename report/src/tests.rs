@@ -817,6 +817,66 @@ fn hostile_strings_are_escaped_in_html_and_neutralised_elsewhere() {
     assert_eq!(csv[2][7], "'=HYPERLINK(\"http://x\")");
 }
 
+#[test]
+fn bidi_overrides_and_invisible_characters_reach_no_human_facing_output() {
+    // A right-to-left override from a certificate's names would show "gov.tw" reversed and
+    // reorder the rest of the finding; zero-width and isolate characters hide text.
+    let rlo = "\u{202e}";
+    let mut hostile = site(
+        "https://a\u{200b}.gov.tw/",
+        "機關\u{2067}甲\u{2069}",
+        "二級\u{feff}機關",
+        "",
+        false,
+        false,
+        &[],
+    );
+    hostile.findings.push(Finding::new(
+        Code::CertHostnameMismatch,
+        format!("the certificate is valid for {rlo}wt.vog.live, not a.gov.tw"),
+    ));
+    let invisible = ['\u{202e}', '\u{200b}', '\u{2067}', '\u{2069}', '\u{feff}'];
+    let report = Report::build(std::slice::from_ref(&hostile), &Options::default()).unwrap();
+    let diff = Diff::between(&[], std::slice::from_ref(&hostile));
+    for lang in [Lang::ZhTw, Lang::En] {
+        for by in [By::Category, By::Agency, By::Findings, By::Sites] {
+            for format in [Format::Html, Format::Table, Format::Csv] {
+                let mut out = render(&report, format, lang, by);
+                out.push_str(&diff.render(
+                    format,
+                    &Render {
+                        lang,
+                        by,
+                        width: None,
+                    },
+                ));
+                // The CSV's own BOM opens the file; none may come from the data.
+                let out = out.replace(crate::render::csv::BOM, "");
+                for c in invisible {
+                    assert!(
+                        !out.contains(c),
+                        "U+{:04X} in {format:?} {by:?} {lang:?}",
+                        u32::from(c)
+                    );
+                }
+            }
+        }
+        let html = render(&report, Format::Html, lang, By::Sites);
+        assert!(
+            html.contains("&lt;U+202E&gt;wt.vog.live"),
+            "the override is named"
+        );
+    }
+    let table = render(&report, Format::Table, Lang::En, By::Sites);
+    assert!(table.contains("<U+202E>wt.vog.live"));
+    let csv = csv_rows(&render(&report, Format::Csv, Lang::En, By::Sites));
+    assert!(
+        csv.iter()
+            .flatten()
+            .any(|c| c.contains("<U+202E>wt.vog.live"))
+    );
+}
+
 fn old_and_new() -> (Vec<SiteResult>, Vec<SiteResult>) {
     let old = vec![
         site(

@@ -12,10 +12,13 @@ use crate::{Diff, Lang, Report, Row};
 /// The byte order mark Excel needs to take a CSV file as UTF-8.
 pub const BOM: &str = "\u{feff}";
 
+/// A string from a scan as a cell: invisible formatting characters shown as code points
+/// ([`model::text::visible`]), and a leading `'` where a spreadsheet would see a formula.
 pub(crate) fn untrusted(s: &str) -> String {
+    let s = model::text::visible(s);
     match s.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
-        _ => s.to_owned(),
+        _ => s.into_owned(),
     }
 }
 

@@ -13,7 +13,10 @@ use crate::{Diff, Lang, Ratio, Report, Row, when};
 use std::fmt::Write;
 
 /// Escape text for HTML element content and quoted attribute values.
+/// Invisible formatting characters (bidi overrides…) are shown as code points first
+/// ([`model::text::visible`]).
 pub(crate) fn esc(s: &str) -> String {
+    let s = model::text::visible(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

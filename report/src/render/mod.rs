@@ -2,7 +2,8 @@
 //!
 //! Every string that comes from a scan (agency names, URLs, finding details) is untrusted: the
 //! HTML page escapes it, the terminal table drops control characters (no escape sequences
-//! reach the terminal), and CSV cells that a spreadsheet would read as a formula are quoted
+//! reach the terminal), all three show invisible formatting characters such as bidi
+//! overrides as code points (`<U+202E>`, [`model::text::visible`]), and CSV cells that a spreadsheet would read as a formula are quoted
 //! with a leading `'`.
 
 pub(crate) mod csv;
@@ -111,9 +112,12 @@ impl Diff {
     }
 }
 
-/// A string from a scan, made safe for a terminal: control characters become spaces.
+/// A string from a scan, made safe for a terminal: control characters become spaces,
+/// invisible formatting characters (bidi overrides…) show as code points
+/// ([`model::text::visible`]).
 pub(crate) fn clean(s: &str) -> String {
-    s.chars()
+    model::text::visible(s)
+        .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }
