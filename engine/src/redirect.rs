@@ -3,6 +3,10 @@
 //! [`Limits::max_redirects`](crate::Limits) hops, with loops and downgrades (an https URL
 //! sending the visitor back to http) recorded.
 //!
+//! Like Chrome, the walk refuses to go to a port on Chrome's restricted list
+//! ([`RESTRICTED_PORTS`]: SMTP, SSH, IRC…): such a hop ends the walk with
+//! [`End::BadLocation`] naming `ERR_UNSAFE_PORT`, and nothing is requested there.
+//!
 //! The walk itself knows no network: it asks a [`HopFetch`] for each URL, so the logic is
 //! tested with a table of canned answers and the engine plugs in real requests (reusing the
 //! https endpoint it has already examined).
@@ -85,6 +89,27 @@ pub fn resolve_location(base: &Url, location: &str) -> Result<Url, String> {
     }
 }
 
+/// The ports Chrome refuses to connect to for http and https, whatever the page asks
+/// (`kRestrictedPorts` in Chromium's `net/base/port_util.cc`, the Fetch standard's "bad
+/// ports" plus 0 and 10080): a navigation or redirect there fails with `ERR_UNSAFE_PORT`.
+pub const RESTRICTED_PORTS: &[u16] = &[
+    0, 1, 7, 9, 11, 13, 15, 17, 19, 20, 21, 22, 23, 25, 37, 42, 43, 53, 69, 77, 79, 87, 95, 101,
+    102, 103, 104, 109, 110, 111, 113, 115, 117, 119, 123, 135, 137, 139, 143, 161, 179, 389, 427,
+    465, 512, 513, 514, 515, 526, 530, 531, 532, 540, 548, 554, 556, 563, 587, 601, 636, 989, 990,
+    993, 995, 1719, 1720, 1723, 2049, 3659, 4045, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668,
+    6669, 6697, 10080,
+];
+
+/// Why Chrome refuses to go to `url`: its port is restricted (`ERR_UNSAFE_PORT`).
+pub fn refused_port(url: &Url) -> Option<String> {
+    let port = url.port_or_known_default()?;
+    RESTRICTED_PORTS.binary_search(&port).ok().map(|_| {
+        format!(
+            "ERR_UNSAFE_PORT: browsers refuse to connect to port {port}, a port of another protocol"
+        )
+    })
+}
+
 /// Walk from `start`, following at most `max_redirects` redirects.
 pub async fn walk(start: Url, max_redirects: usize, fetcher: &mut impl HopFetch) -> Outcome {
     let mut hops: Vec<Hop> = Vec::new();
@@ -150,6 +175,21 @@ pub async fn walk(start: Url, max_redirects: usize, fetcher: &mut impl HopFetch)
         };
         hop.location = Some(next.to_string());
         hop.via = Some(via);
+        if let Some(reason) = refused_port(&next) {
+            hop.error = Some(reason.clone());
+            hops.push(hop);
+            let end = End::BadLocation {
+                url,
+                location: next.to_string(),
+                reason,
+            };
+            return Outcome {
+                hops,
+                end,
+                downgrade,
+                upgraded_by,
+            };
+        }
         hops.push(hop);
 
         if url.scheme() == "https"
@@ -373,6 +413,57 @@ mod tests {
         let (from, to) = o.downgrade.unwrap();
         assert_eq!(from.as_str(), "https://a.gov.tw/");
         assert_eq!(to.as_str(), "http://www.a.gov.tw/");
+    }
+
+    #[test]
+    fn a_redirect_to_a_port_chrome_restricts_is_refused_not_followed() {
+        for (from, to) in [
+            (redirect(301, "http://a.gov.tw:25/"), "http://a.gov.tw:25/"),
+            (
+                redirect(302, "https://a.gov.tw:22/x"),
+                "https://a.gov.tw:22/x",
+            ),
+            (meta("https://a.gov.tw:6667/"), "https://a.gov.tw:6667/"),
+        ] {
+            let (o, asked) = run(&[("http://a.gov.tw/", from), (to, page(200))], 10);
+            assert_eq!(asked, vec!["http://a.gov.tw/"], "{to} is never requested");
+            match &o.end {
+                End::BadLocation {
+                    location, reason, ..
+                } => {
+                    assert_eq!(location, to);
+                    assert!(reason.starts_with("ERR_UNSAFE_PORT"), "{reason}");
+                }
+                other => panic!("{to}: {other:?}"),
+            }
+            assert!(
+                o.hops[0]
+                    .error
+                    .as_deref()
+                    .unwrap()
+                    .contains("ERR_UNSAFE_PORT")
+            );
+            assert_eq!(o.upgraded_by, None, "{to}: refused, so never reached");
+        }
+        // Ports of the web are followed, the usual ones and lab ones alike.
+        let (o, _) = run(
+            &[
+                ("http://a.gov.tw/", redirect(301, "https://a.gov.tw:8443/")),
+                ("https://a.gov.tw:8443/", page(200)),
+            ],
+            10,
+        );
+        assert!(matches!(o.end, End::Reached { status: 200, .. }));
+    }
+
+    #[test]
+    fn the_restricted_port_list_is_sorted_and_spares_the_web_ports() {
+        assert!(RESTRICTED_PORTS.windows(2).all(|w| w[0] < w[1]));
+        for port in [80, 443, 8080, 8443] {
+            assert!(RESTRICTED_PORTS.binary_search(&port).is_err(), "{port}");
+        }
+        let url = Url::parse("http://a.gov.tw:443/").unwrap();
+        assert_eq!(refused_port(&url), None);
     }
 
     #[test]
