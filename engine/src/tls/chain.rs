@@ -10,6 +10,9 @@
 //!   [`super::verifier::CHAIN_ALGS`]; each signature check is remembered across sites, so a
 //!   chain shared by many sites is verified once, see [`super::memo`]), and weak signatures and keys are judged separately from
 //!   what x509-parser reads, so they are reported as such and not as `cert_untrusted`;
+//! - a chain webpki cannot read because of a date before 1970 (legal in RFC 5280, accepted by
+//!   Chrome) gets its path checked by names, signatures and the anchor's constraints here
+//!   ([`path_by_names`]);
 //! - the hostname is checked on its own (subjectAltName only; wildcards match one label);
 //! - an anchor's constraints (Chrome's SCT-date rules, `--root-constraint`) are checked on
 //!   each path webpki finds, so a refused path lets it try another (a cross-sign to a root
@@ -452,11 +455,96 @@ fn build_path(
     };
     match attempt(now) {
         Ok(path) => Ok(path),
+        Err(PathError::Webpki(webpki::Error::BadDerTime)) => {
+            path_by_names(leaf, pool, store, facts)
+        }
         Err(first) => match validity_time(now, leaf, pool) {
             Some(t) if t != now => attempt(t),
             _ => Err(first),
         },
     }
+}
+
+/// The path for a chain rustls-webpki cannot read: it refuses every date before 1970
+/// (`BadDerTime`), where RFC 5280 allows 1950 to 9999 and Chrome accepts them. The path is
+/// the chain by names up to the first certificate an anchor of `store` issued: each
+/// signature must verify with its issuer's key (x509-parser, with ring), each issuer must
+/// be a CA, and the anchor's constraints must hold. Validity is judged from the dates
+/// themselves afterwards, as for every chain ([`assess`]). A date x509-parser cannot read
+/// either keeps webpki's refusal.
+fn path_by_names(
+    leaf: &CertificateDer<'static>,
+    pool: &[CertificateDer<'static>],
+    store: &TrustStore,
+    facts: &LeafFacts,
+) -> Result<Path, PathError> {
+    let chain = name_chain(leaf, pool);
+    let parsed: Vec<X509Certificate<'_>> = chain
+        .iter()
+        .map(|c| cert::parse(c))
+        .collect::<Option<_>>()
+        .ok_or(PathError::Webpki(webpki::Error::BadDerTime))?;
+    for (i, c) in parsed.iter().enumerate() {
+        if i > 0 && !c.is_ca() {
+            return Err(PathError::Webpki(webpki::Error::EndEntityUsedAsCa));
+        }
+        let issuer = der_content(c.issuer().as_raw());
+        let issued = |a: &&rustls_pki_types::TrustAnchor<'static>| {
+            let subject: &[u8] = a.subject.as_ref();
+            Some(subject) == issuer
+        };
+        for anchor in store.anchors.iter().filter(issued) {
+            let spki = der_sequence(anchor.subject_public_key_info.as_ref());
+            let Ok((_, key)) = x509_parser::x509::SubjectPublicKeyInfo::from_der(&spki) else {
+                continue;
+            };
+            if c.verify_signature(Some(&key)).is_ok() {
+                store.check(anchor, facts).map_err(PathError::Distrusted)?;
+                return Ok(Path {
+                    intermediates: chain[1..=i].to_vec(),
+                    anchor: anchor_name(anchor.subject.as_ref()),
+                    anchor_subject: anchor.subject.as_ref().to_vec(),
+                    anchor_spki: anchor.subject_public_key_info.as_ref().to_vec(),
+                });
+            }
+        }
+        let Some(issuer) = parsed.get(i + 1) else {
+            break;
+        };
+        if c.verify_signature(Some(issuer.public_key())).is_err() {
+            return Err(PathError::Webpki(
+                webpki::Error::InvalidSignatureForPublicKey,
+            ));
+        }
+    }
+    Err(PathError::Webpki(webpki::Error::UnknownIssuer))
+}
+
+/// The content of a DER element (its tag and length stripped).
+fn der_content(tlv: &[u8]) -> Option<&[u8]> {
+    let first = *tlv.get(1)?;
+    let start = if first < 0x80 {
+        2
+    } else {
+        2 + usize::from(first & 0x7f)
+    };
+    tlv.get(start..)
+}
+
+/// `content` as a DER SEQUENCE.
+fn der_sequence(content: &[u8]) -> Vec<u8> {
+    let mut der = vec![0x30];
+    let len = content.len();
+    if len < 0x80 {
+        der.push(len as u8);
+    } else {
+        let bytes = (len as u32).to_be_bytes();
+        let skip = bytes.iter().take_while(|&&b| b == 0).count();
+        der.push(0x80 | (4 - skip) as u8);
+        der.extend_from_slice(&bytes[skip..]);
+    }
+    der.extend_from_slice(content);
+    der
 }
 
 /// `now` moved into the window where the leaf and every candidate intermediate are valid
@@ -670,18 +758,7 @@ fn rejection_detail(e: &webpki::Error) -> String {
 
 /// A trust anchor's subject (the content of its Name) as text.
 fn anchor_name(subject: &[u8]) -> String {
-    let mut der = vec![0x30];
-    let len = subject.len();
-    if len < 0x80 {
-        der.push(len as u8);
-    } else {
-        let bytes = (len as u32).to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        der.push(0x80 | (4 - skip) as u8);
-        der.extend_from_slice(&bytes[skip..]);
-    }
-    der.extend_from_slice(subject);
-    match X509Name::from_der(&der) {
+    match X509Name::from_der(&der_sequence(subject)) {
         Ok((_, name)) => name.to_string(),
         Err(_) => "(unreadable name)".into(),
     }

@@ -116,6 +116,74 @@ async fn a_valid_chain_to_an_extra_root_is_trusted() {
     let _ = p.root;
 }
 
+/// 1950-01-01 and 9999-12-31 23:59:59 UTC: the first UTCTime and the last GeneralizedTime
+/// RFC 5280 can say.
+const FIRST_RFC5280_DATE: i64 = -631_152_000;
+const LAST_RFC5280_DATE: i64 = 253_402_300_799;
+
+#[tokio::test]
+async fn validity_from_1950_to_9999_is_judged_by_its_dates_not_refused_as_unreadable() {
+    // rustls-webpki refuses dates before 1970 ("BadDerTime"); Chrome accepts RFC 5280's.
+    let p = pki();
+    let edge = Leaf::for_host("edge.test").valid(FIRST_RFC5280_DATE, LAST_RFC5280_DATE);
+    let v = run(
+        &[p.inter.leaf(edge), p.inter.der.clone()],
+        "edge.test",
+        &p.store,
+    )
+    .await;
+    assert_eq!(codes(&v), vec![], "{:?}", v.findings);
+    assert!(v.trusted);
+    assert!(
+        v.trusted_root
+            .as_deref()
+            .unwrap()
+            .contains("Scan Test Root")
+    );
+    assert!(
+        v.served[0].not_before.starts_with("1950-01-01"),
+        "{}",
+        v.served[0].not_before
+    );
+    assert!(
+        v.served[0].not_after.starts_with("9999-12-31"),
+        "{}",
+        v.served[0].not_after
+    );
+
+    // The same dates on a leaf that expired in 1960: expired, by its date.
+    let old =
+        Leaf::for_host("edge.test").valid(FIRST_RFC5280_DATE, FIRST_RFC5280_DATE + 3650 * DAY);
+    let v = run(
+        &[p.inter.leaf(old), p.inter.der.clone()],
+        "edge.test",
+        &p.store,
+    )
+    .await;
+    assert_eq!(codes(&v), vec![Code::CertExpired], "{:?}", v.findings);
+
+    // Checked by names, the path still needs the right issuer and a trusted root.
+    let stranger = Ca::root("Stranger Root").intermediate("Scan Test Intermediate", None);
+    let forged =
+        stranger.leaf(Leaf::for_host("edge.test").valid(FIRST_RFC5280_DATE, LAST_RFC5280_DATE));
+    let v = run(&[forged, p.inter.der.clone()], "edge.test", &p.store).await;
+    assert!(
+        !v.trusted,
+        "a leaf another key signed is refused: {:?}",
+        v.findings
+    );
+    assert_eq!(codes(&v), vec![Code::CertUntrusted], "{:?}", v.findings);
+    let edge = Leaf::for_host("edge.test").valid(FIRST_RFC5280_DATE, LAST_RFC5280_DATE);
+    let mozilla = TrustStore::new(&[]).unwrap();
+    let v = run(
+        &[p.inter.leaf(edge), p.inter.der.clone()],
+        "edge.test",
+        &mozilla,
+    )
+    .await;
+    assert_eq!(codes(&v), vec![Code::CertUntrusted], "{:?}", v.findings);
+}
+
 #[tokio::test]
 async fn a_certificate_for_another_host_is_a_mismatch() {
     let p = pki();
