@@ -361,7 +361,7 @@ impl Engine {
                     .and_then(|v| crate::hsts::parse(v).ok())
                     .map(|h| h.max_age);
                 // Read once here; the walk and the mixed-content step reuse it.
-                let analysis = analyze_page(url, &response, self.config.limits.max_samples);
+                let analysis = analyze_page(&response);
                 // Where the response sends the visitor: a 3xx, or a delay-0 meta refresh.
                 let location = match response.location() {
                     Some(loc) => Some(
@@ -700,13 +700,10 @@ struct Examined {
     kept: Option<fetch::Kept>,
 }
 
-/// Analyse a 2xx HTML page (meta refresh, mixed content, and the Content-Security-Policy
-/// header's `upgrade-insecure-requests`); `None` for anything else.
-fn analyze_page(url: &Url, response: &fetch::Response, max_samples: usize) -> Option<Analysis> {
-    if !((200..300).contains(&response.status) && response.is_html() && !response.body.is_empty()) {
-        return None;
-    }
-    let mut analysis = mixed_content::analyze(&response.body, url, response.truncated, max_samples);
+/// A 2xx HTML page as the fetcher read it (meta refresh, mixed content), with the
+/// Content-Security-Policy header's `upgrade-insecure-requests`; `None` for anything else.
+fn analyze_page(response: &fetch::Response) -> Option<Analysis> {
+    let mut analysis = response.page.clone()?;
     let upgrade = response
         .headers
         .get_all("content-security-policy")
@@ -824,7 +821,7 @@ impl Hops<'_> {
         };
         if answer.location.is_none() {
             if !self.pages.contains_key(url)
-                && let Some(a) = analyze_page(url, response, self.engine.config.limits.max_samples)
+                && let Some(a) = analyze_page(response)
             {
                 self.pages.insert(url.clone(), a);
             }

@@ -6,11 +6,14 @@
 //! can be kept open ([`Fetcher::get_kept`]) for one more request to the same origin, as a
 //! browser asks for a page's `/favicon.ico` on the page's own connection. Headers are
 //! capped by hyper's read buffer, the body by [`Limits::max_body_bytes`](crate::Limits) (read
-//! only when it is HTML the scan will look at), the whole response by a timeout.
+//! only when it is HTML the scan will look at, and then streamed through the HTML parser of
+//! [`mixed_content`] as it arrives, never held whole: the memory of a site in flight does
+//! not grow with its page), the whole response by a timeout.
 //!
 //! Failures are data ([`Error`]), never panics: whatever a server sends ends up in a
 //! [`Fetched`].
 
+use crate::mixed_content::{self, Analysis};
 use bytes::Bytes;
 use futures::FutureExt;
 use futures::future::FusedFuture;
@@ -87,14 +90,16 @@ pub struct TlsSession {
     pub chain: Vec<CertificateDer<'static>>,
 }
 
-/// A response head and, for HTML pages with a 2xx status, the body up to the cap.
+/// A response head and, for HTML pages with a 2xx status, what the body holds (read up to
+/// the cap through the HTML parser as it arrived; the body itself is not kept).
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
     pub headers: HeaderMap,
-    pub body: Bytes,
-    /// The body was cut at the cap (or the connection broke while reading it).
-    pub truncated: bool,
+    /// The page's mixed content, meta refresh and icon link, for a 2xx HTML page with a
+    /// body; `mixed.truncated` when the body was cut at the cap (or the connection broke
+    /// while reading it).
+    pub page: Option<Analysis>,
 }
 
 impl Response {
@@ -238,7 +243,7 @@ impl Fetcher {
             return None;
         }
         let request = self.request_for(url, Reuse::Close).ok()?;
-        let result = tokio::time::timeout(timeout, self.send(&mut sender, &mut conn, request))
+        let result = tokio::time::timeout(timeout, self.send(&mut sender, &mut conn, request, url))
             .await
             .unwrap_or(Err(Error::ResponseTimeout(timeout)))
             .map(|(response, _)| response);
@@ -395,7 +400,7 @@ impl Fetcher {
         }
         .boxed()
         .fuse();
-        let result = self.send(&mut sender, &mut conn, request).await;
+        let result = self.send(&mut sender, &mut conn, request, url).await;
         match result {
             Ok((response, true)) if reuse == Reuse::Keep && !conn.is_terminated() => {
                 let kept = Kept {
@@ -433,15 +438,18 @@ impl Fetcher {
             .map_err(|e| Error::Http(format!("could not form the request: {e}")))
     }
 
-    /// Send `request` and read its response (the body of a 2xx HTML page up to the cap),
+    /// Send `request` for `url` and read its response (a 2xx HTML page through the parser, up
+    /// to the cap),
     /// driving the connection meanwhile; whether the body was read to its end.
     async fn send(
         &self,
         sender: &mut SendRequest<Empty<Bytes>>,
         conn: &mut Fuse<BoxFuture<'static, ()>>,
         request: Request<Empty<Bytes>>,
+        url: &Url,
     ) -> Result<(Response, bool), Error> {
         let max_body = self.limits.max_body_bytes;
+        let max_samples = self.limits.max_samples;
         let work = async move {
             let response = sender
                 .send_request(request)
@@ -449,11 +457,13 @@ impl Fetcher {
                 .map_err(|e| Error::Http(e.to_string()))?;
             let status = response.status().as_u16();
             let (parts, mut body) = response.into_parts();
-            let mut data = Vec::new();
-            let mut truncated = false;
+            let mut page = None;
             let mut read_to_end = false;
-            // Only a 2xx HTML page is read: the scan looks for meta refresh and mixed content.
+            // Only a 2xx HTML page is read, chunk by chunk through the parser: the scan looks
+            // for meta refresh and mixed content, and holds no page whole.
             if (200..300).contains(&status) && is_html(&parts.headers) {
+                let mut reader = mixed_content::Reader::new(url, max_samples);
+                let mut truncated = false;
                 while let Some(frame) = body.frame().await {
                     let Ok(frame) = frame else {
                         truncated = true;
@@ -462,21 +472,23 @@ impl Fetcher {
                     let Ok(chunk) = frame.into_data() else {
                         continue;
                     };
-                    let room = max_body - data.len();
+                    let room = max_body - reader.bytes_read();
                     if chunk.len() > room {
-                        data.extend_from_slice(&chunk[..room]);
+                        reader.write(&chunk[..room]);
                         truncated = true;
                         break;
                     }
-                    data.extend_from_slice(&chunk);
+                    reader.write(&chunk);
+                }
+                if reader.bytes_read() > 0 {
+                    page = Some(reader.finish(truncated));
                 }
                 read_to_end = !truncated;
             }
             let response = Response {
                 status,
                 headers: parts.headers,
-                body: Bytes::from(data),
-                truncated,
+                page,
             };
             // An unread body leaves the connection unusable for another request.
             Ok((response, read_to_end || body.is_end_stream()))

@@ -1,8 +1,9 @@
 //! Mixed content: insecure references on an https page, classified by request destination
 //! as the Mixed Content specification and Chrome do; and the page's meta refresh.
 //!
-//! One streaming pass of `lol_html` over the body, with a handler per kind of element that
-//! loads something. Every reference is resolved against the document base in effect where it
+//! One streaming pass of `lol_html` over the body ([`Reader`], fed by the fetcher as the body
+//! arrives, so no page is held whole), with a handler per kind of element that loads
+//! something. Every reference is resolved against the document base in effect where it
 //! appears (the page URL until the first `<base href>`, then that base) — what browsers do, as
 //! elements fetch when inserted and the first `<base href>` fixes the base for all that follows.
 //! Classes, per `CHECKS.md`:
@@ -33,12 +34,12 @@ mod refresh;
 mod srcset;
 
 use std::borrow::Cow;
-use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
-use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
-use lol_html::html_content::Element;
-use lol_html::{ElementContentHandlers, HtmlRewriter, MemorySettings, Selector, Settings};
+use lol_html::send::{Element, ElementContentHandlers, HtmlRewriter, Settings};
+use lol_html::{MemorySettings, Selector};
 use model::{MixedContent, Reference, Samples};
 use url::Url;
 
@@ -82,46 +83,64 @@ pub struct Analysis {
 /// Analyse `html` (already capped by the caller; `truncated` says whether it was cut), served
 /// at `page_url`. Never fails: malformed HTML is read as a browser would, as far as it goes.
 pub fn analyze(html: &[u8], page_url: &Url, truncated: bool, max_samples: usize) -> Analysis {
-    let collector = RefCell::new(Collector::new(page_url, max_samples));
-    // Depth of `<template>` elements around the current point; shared with end-tag
-    // handlers, which must own what they hold.
-    let inert = Rc::new(Cell::new(0u32));
-    let mut parser_gave_up = false;
-    {
+    let mut reader = Reader::new(page_url, max_samples);
+    reader.write(html);
+    reader.finish(truncated)
+}
+
+/// The streaming form of [`analyze`]: the page is fed as it arrives, chunk by chunk, and
+/// never held whole — what the parser keeps is a tag cut across chunks (at most
+/// [`MAX_PARSER_MEMORY`]) and the `<style>` element being read. The fetcher reads every page
+/// through one, so a site in flight costs its buffers, not its page.
+pub struct Reader {
+    rewriter: Option<HtmlRewriter<'static, fn(&[u8])>>,
+    collector: Arc<Mutex<Collector>>,
+    page: Url,
+    /// Bytes fed so far.
+    read: usize,
+}
+
+impl Reader {
+    pub fn new(page_url: &Url, max_samples: usize) -> Reader {
+        let collector = Arc::new(Mutex::new(Collector::new(page_url, max_samples)));
+        // Depth of `<template>` elements around the current point; shared with end-tag
+        // handlers, which must own what they hold.
+        let inert = Arc::new(AtomicU32::new(0));
         let mut handlers = Vec::new();
         for (selector, handle) in ELEMENTS {
-            let (collector, inert) = (&collector, Rc::clone(&inert));
+            let (collector, inert) = (Arc::clone(&collector), Arc::clone(&inert));
             let handler =
                 ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                    if inert.get() == 0 {
-                        handle(&mut collector.borrow_mut(), el);
+                    if inert.load(Ordering::Relaxed) == 0 {
+                        handle(&mut lock(&collector), el);
                     }
                     Ok(())
                 });
             handlers.push((selector_of(selector), handler));
         }
-        let template_depth = Rc::clone(&inert);
+        let template_depth = Arc::clone(&inert);
         handlers.push((
             selector_of("template"),
             ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                template_depth.set(template_depth.get().saturating_add(1));
-                let depth = Rc::clone(&template_depth);
+                template_depth.fetch_add(1, Ordering::Relaxed);
+                let depth = Arc::clone(&template_depth);
                 // A template that never closes keeps the rest of the document inert.
                 let _ = el.on_end_tag(Box::new(move |_| {
-                    depth.set(depth.get().saturating_sub(1));
+                    let _ = depth.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                        Some(d.saturating_sub(1))
+                    });
                     Ok(())
                 }));
                 Ok(())
             }),
         ));
-        let (style_collector, style_inert) = (&collector, Rc::clone(&inert));
+        let (style_collector, style_inert) = (Arc::clone(&collector), Arc::clone(&inert));
         handlers.push((
             selector_of("style"),
             ElementContentHandlers::default().text(
                 move |chunk: &mut lol_html::html_content::TextChunk<'_>| {
-                    if style_inert.get() == 0 {
-                        style_collector
-                            .borrow_mut()
+                    if style_inert.load(Ordering::Relaxed) == 0 {
+                        lock(&style_collector)
                             .style_text(chunk.as_str(), chunk.last_in_text_node());
                     }
                     Ok(())
@@ -136,31 +155,64 @@ pub fn analyze(html: &[u8], page_url: &Url, truncated: bool, max_samples: usize)
             },
             strict: false,
             adjust_charset_on_meta_tag: true,
-            ..Settings::new()
+            ..Settings::new_send()
         };
-        let mut rewriter = HtmlRewriter::new(settings, |_: &[u8]| {});
-        for chunk in html.chunks(CHUNK) {
+        let discard: fn(&[u8]) = |_| {};
+        Reader {
+            rewriter: Some(HtmlRewriter::new(settings, discard)),
+            collector,
+            page: page_url.clone(),
+            read: 0,
+        }
+    }
+
+    /// Feed the next part of the page. After the parser gives up (a tag past
+    /// [`MAX_PARSER_MEMORY`]), the rest is ignored and the result says truncated.
+    pub fn write(&mut self, data: &[u8]) {
+        self.read += data.len();
+        for chunk in data.chunks(CHUNK) {
+            let Some(rewriter) = self.rewriter.as_mut() else {
+                return;
+            };
             if rewriter.write(chunk).is_err() {
-                parser_gave_up = true;
-                break;
+                self.rewriter = None;
             }
         }
-        if !parser_gave_up && rewriter.end().is_err() {
-            parser_gave_up = true;
+    }
+
+    /// Bytes fed so far.
+    pub fn bytes_read(&self) -> usize {
+        self.read
+    }
+
+    /// What the page holds; `truncated` says whether the caller cut it.
+    pub fn finish(mut self, truncated: bool) -> Analysis {
+        let parser_gave_up = match self.rewriter.take() {
+            Some(rewriter) => rewriter.end().is_err(),
+            None => true,
+        };
+        let mut collector = lock(&self.collector);
+        // A `<style>` cut off by the end of input still holds rules a browser would apply.
+        collector.style_text("", true);
+        let collector = std::mem::replace(&mut *collector, Collector::new(&self.page, 0));
+        Analysis {
+            mixed: MixedContent {
+                page: self.page.to_string(),
+                truncated: truncated || parser_gave_up,
+                ..collector.mixed
+            },
+            meta_refresh: collector.meta_refresh,
+            icon_linked: collector.icon_linked,
         }
     }
-    let mut collector = collector.into_inner();
-    // A `<style>` cut off by the end of input still holds rules a browser would apply.
-    collector.style_text("", true);
-    Analysis {
-        mixed: MixedContent {
-            page: page_url.to_string(),
-            truncated: truncated || parser_gave_up,
-            ..collector.mixed
-        },
-        meta_refresh: collector.meta_refresh,
-        icon_linked: collector.icon_linked,
-    }
+}
+
+/// The collector, whatever a handler did before (a panic in one leaves nothing half-done
+/// that matters: counts only grow).
+fn lock(collector: &Mutex<Collector>) -> std::sync::MutexGuard<'_, Collector> {
+    collector
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// An attribute's value, its character references decoded.

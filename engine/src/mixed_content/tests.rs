@@ -745,3 +745,26 @@ fn a_csp_meta_with_upgrade_insecure_requests_marks_the_references_as_upgraded() 
     // A CSP meta is not a refresh.
     assert_eq!(a.meta_refresh, None);
 }
+
+#[test]
+fn a_page_fed_in_pieces_as_it_arrives_reads_as_the_whole_page() {
+    // The fetcher feeds the reader what the network gives: tags, attributes, character
+    // references and `<style>` text cut anywhere must read as in one piece.
+    let html = "<html><head><base href=\"https://cdn.gov.test/x/\">\
+                <meta http-equiv=refresh content=\"5; url=/next\">\
+                <style>body { background: url(http://a.test/bg.png) }\
+                @import 'http://a.test/s.css';</style></head><body>\
+                <img src=\"http&#58;//a.test/i.png\"><script src=http://a.test/s.js></script>\
+                <template><img src=http://a.test/inert.png></template>\
+                <form action=http://a.test/f></form><link rel=icon href=/i.ico></body></html>";
+    let whole = run(html);
+    assert_eq!(whole.mixed.passive.count, 2, "{whole:?}");
+    for size in [1, 2, 3, 7, 64] {
+        let mut reader = Reader::new(&page(), 10);
+        for piece in html.as_bytes().chunks(size) {
+            reader.write(piece);
+        }
+        assert_eq!(reader.bytes_read(), html.len());
+        assert_eq!(reader.finish(false), whole, "pieces of {size} bytes");
+    }
+}
