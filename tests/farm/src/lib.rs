@@ -32,6 +32,12 @@
 //! in a national mix for benchmarks: sites share addresses and, where healthy, one
 //! certificate per address.
 //!
+//! # The hostile farm
+//! [`hostile::HostileFarm`] serves, beside the catalog, sites that attack the scanner
+//! (slowloris, endless and huge bodies, giant headers, redirect storms, a redirect to a
+//! port browsers refuse, edge certificate dates, bidi names), each with its expected
+//! verdict, on `127.113.0.0/16`.
+//!
 //! # Ports
 //! Ports default to 80 and 443, which needs root (or `CAP_NET_BIND_SERVICE`). Other ports
 //! can be set on the builder; the scanner's lab flags (`--http-port`/`--https-port`,
@@ -46,6 +52,7 @@ mod catalog;
 mod dns;
 mod farm;
 mod fleet;
+pub mod hostile;
 mod pki;
 mod serve;
 mod spec;
