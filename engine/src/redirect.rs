@@ -130,35 +130,43 @@ pub async fn walk(start: Url, max_redirects: usize, fetcher: &mut impl HopFetch)
         };
         let (next, via) = match (answer.status, answer.error) {
             (Some(status), _) => {
-                if let Some(location) = answer.location {
-                    match resolve_location(&url, &location) {
-                        Ok(next) => (next, HopKind::Http),
-                        Err(reason) => {
-                            hop.error = Some(format!("Location {location:?}: {reason}"));
-                            hops.push(hop);
-                            let end = End::BadLocation {
-                                url,
-                                location,
-                                reason,
-                            };
-                            return Outcome {
-                                hops,
-                                end,
-                                downgrade,
-                                upgraded_by,
-                            };
-                        }
+                let target = match (answer.location, answer.meta_refresh) {
+                    (Some(location), _) => {
+                        let next = resolve_location(&url, &location);
+                        (next, location, HopKind::Http)
                     }
-                } else if let Some(next) = answer.meta_refresh {
-                    (next, HopKind::MetaRefresh)
-                } else {
-                    hops.push(hop);
-                    return Outcome {
-                        hops,
-                        end: End::Reached { url, status },
-                        downgrade,
-                        upgraded_by,
-                    };
+                    (None, Some(next)) => {
+                        (Ok(next.clone()), next.to_string(), HopKind::MetaRefresh)
+                    }
+                    (None, None) => {
+                        hops.push(hop);
+                        return Outcome {
+                            hops,
+                            end: End::Reached { url, status },
+                            downgrade,
+                            upgraded_by,
+                        };
+                    }
+                };
+                let (next, location, via) = target;
+                let next = next.and_then(|n| refused_port(&n).map_or(Ok(n), Err));
+                match next {
+                    Ok(next) => (next, via),
+                    Err(reason) => {
+                        hop.error = Some(format!("{location:?}: {reason}"));
+                        hops.push(hop);
+                        let end = End::BadLocation {
+                            url,
+                            location,
+                            reason,
+                        };
+                        return Outcome {
+                            hops,
+                            end,
+                            downgrade,
+                            upgraded_by,
+                        };
+                    }
                 }
             }
             (None, error) => {
@@ -175,21 +183,6 @@ pub async fn walk(start: Url, max_redirects: usize, fetcher: &mut impl HopFetch)
         };
         hop.location = Some(next.to_string());
         hop.via = Some(via);
-        if let Some(reason) = refused_port(&next) {
-            hop.error = Some(reason.clone());
-            hops.push(hop);
-            let end = End::BadLocation {
-                url,
-                location: next.to_string(),
-                reason,
-            };
-            return Outcome {
-                hops,
-                end,
-                downgrade,
-                upgraded_by,
-            };
-        }
         hops.push(hop);
 
         if url.scheme() == "https"

@@ -88,12 +88,16 @@ pub fn analyze(html: &[u8], page_url: &Url, truncated: bool, max_samples: usize)
     reader.finish(truncated)
 }
 
+/// The HTML parser of a [`Reader`]: its output (the page unchanged) is discarded.
+type Parser = HtmlRewriter<'static, fn(&[u8])>;
+
 /// The streaming form of [`analyze`]: the page is fed as it arrives, chunk by chunk, and
 /// never held whole — what the parser keeps is a tag cut across chunks (at most
 /// [`MAX_PARSER_MEMORY`]) and the `<style>` element being read. The fetcher reads every page
 /// through one, so a site in flight costs its buffers, not its page.
 pub struct Reader {
-    rewriter: Option<HtmlRewriter<'static, fn(&[u8])>>,
+    /// `None` once the parser gave up.
+    rewriter: Option<Parser>,
     collector: Arc<Mutex<Collector>>,
     page: Url,
     /// Bytes fed so far.

@@ -101,20 +101,7 @@ fn tlv(input: &[u8]) -> Option<Tlv<'_>> {
 /// Wrap `certs` in a certs-only PKCS#7 SignedData, as CAs publish `.p7c` files (for tests).
 #[cfg(test)]
 pub(crate) fn pkcs7_bundle(certs: &[&[u8]]) -> Vec<u8> {
-    fn wrap(tag: u8, content: &[u8]) -> Vec<u8> {
-        let mut out = vec![tag];
-        let len = content.len();
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let bytes = (len as u32).to_be_bytes();
-            let skip = bytes.iter().take_while(|&&b| b == 0).count();
-            out.push(0x80 | (4 - skip) as u8);
-            out.extend_from_slice(&bytes[skip..]);
-        }
-        out.extend_from_slice(content);
-        out
-    }
+    use super::chain::der_element as wrap;
     let data_oid = wrap(OID, &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01]);
     let signed_data = [
         wrap(0x02, &[1]),

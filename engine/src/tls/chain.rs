@@ -533,7 +533,12 @@ fn der_content(tlv: &[u8]) -> Option<&[u8]> {
 
 /// `content` as a DER SEQUENCE.
 fn der_sequence(content: &[u8]) -> Vec<u8> {
-    let mut der = vec![0x30];
+    der_element(0x30, content)
+}
+
+/// `content` as the DER element `tag`.
+pub(super) fn der_element(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut der = vec![tag];
     let len = content.len();
     if len < 0x80 {
         der.push(len as u8);
