@@ -81,13 +81,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Read and validate a site list, telling the user about every bad line and duplicate.
-/// Bad lines stop the scan unless `skip_invalid`.
+/// Read and validate a site list (as a stream), telling the user about bad lines and
+/// duplicates: the first [`sitelist::KEPT`] of each in full, then how many more. Bad lines
+/// stop the scan unless `skip_invalid`.
 pub fn read_list(path: &Path, skip_invalid: bool) -> anyhow::Result<SiteList> {
-    let bytes = std::fs::read(path)
+    let file = std::fs::File::open(path)
         .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
-    let list =
-        sitelist::parse(&bytes).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
+    let list = sitelist::read(file).map_err(|e| UsageError(format!("{}: {e}", path.display())))?;
     let name = path.display();
     if list.encoding != "UTF-8" {
         eprintln!("scanctl: {name}: read as {}", list.encoding);
@@ -95,13 +95,25 @@ pub fn read_list(path: &Path, skip_invalid: bool) -> anyhow::Result<SiteList> {
     for d in &list.duplicates {
         eprintln!("scanctl: {name}: {d}");
     }
+    if list.duplicate_count > list.duplicates.len() {
+        eprintln!(
+            "scanctl: {name}: … and {} more repeated entries (each site is scanned once)",
+            list.duplicate_count - list.duplicates.len()
+        );
+    }
     for e in &list.errors {
         eprintln!("scanctl: {name}: {e}");
     }
-    if !list.errors.is_empty() && !skip_invalid {
+    if list.error_count > list.errors.len() {
+        eprintln!(
+            "scanctl: {name}: … and {} more bad lines",
+            list.error_count - list.errors.len()
+        );
+    }
+    if list.error_count > 0 && !skip_invalid {
         return Err(UsageError(format!(
             "{name}: {} bad line(s); fix them, or pass --skip-invalid to scan the {} valid site(s)",
-            list.errors.len(),
+            list.error_count,
             list.sites.len()
         ))
         .into());

@@ -60,10 +60,10 @@ impl Site {
             format!("http://{entry}")
         };
         let url = Url::parse(&with_scheme)
-            .map_err(|e| SiteError::Invalid(entry.to_owned(), e.to_string()))?;
+            .map_err(|e| SiteError::Invalid(excerpt(entry), e.to_string()))?;
         match url.scheme() {
             "http" | "https" => {}
-            other => return Err(SiteError::Scheme(other.to_owned())),
+            other => return Err(SiteError::Scheme(excerpt(other))),
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err(SiteError::Credentials);
@@ -75,10 +75,10 @@ impl Site {
             Some(url::Host::Domain(d)) => d.trim_end_matches('.').to_ascii_lowercase(),
             Some(url::Host::Ipv4(ip)) => return Err(SiteError::IpAddress(ip.to_string())),
             Some(url::Host::Ipv6(ip)) => return Err(SiteError::IpAddress(ip.to_string())),
-            None => return Err(SiteError::Invalid(entry.to_owned(), "no host".into())),
+            None => return Err(SiteError::Invalid(excerpt(entry), "no host".into())),
         };
         if !host.contains('.') || host.split('.').any(str::is_empty) {
-            return Err(SiteError::NotAHostName(host));
+            return Err(SiteError::NotAHostName(excerpt(&host)));
         }
         let mut path = url.path().to_owned();
         if let Some(q) = url.query() {
@@ -113,6 +113,18 @@ impl Site {
     /// The key under which duplicates are recognised: host and path.
     pub fn dedup_key(&self) -> (String, String) {
         (self.host.clone(), self.path.clone())
+    }
+}
+
+/// Characters of a bad entry an error quotes.
+pub const QUOTED_CHARS: usize = 80;
+
+/// At most [`QUOTED_CHARS`] of `text`, marked with `…` where cut: an error quotes enough of
+/// a bad entry to find it, never a whole junk line.
+pub fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 

@@ -158,3 +158,63 @@ async fn big5_lists_are_decoded_and_undecodable_ones_refused() {
         run.stderr
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_single_line_list_is_named_without_echoing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("one-line.txt");
+    // 16 MiB without a line break (the case was 1 GB).
+    std::fs::write(&list, "x".repeat(16 << 20)).unwrap();
+    let run = scan_tests::scan::scanctl(&args(&["scan", list.to_str().unwrap()])).await;
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("line 1: 16777216 bytes long, over the 8 KiB a line of a site list may take"),
+        "{}",
+        &run.stderr[..run.stderr.len().min(2000)]
+    );
+    assert!(
+        run.stderr.len() < 1024,
+        "{} bytes on stderr: {}",
+        run.stderr.len(),
+        &run.stderr[..run.stderr.len().min(2000)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_of_junk_prints_the_first_errors_and_a_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("junk.txt");
+    let junk: String = (0..100_000)
+        .map(|i| format!("<junk {i}> {}\n", "z".repeat(200)))
+        .collect();
+    std::fs::write(&list, junk).unwrap();
+    let run = scan_tests::scan::scanctl(&args(&["scan", list.to_str().unwrap()])).await;
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert!(
+        lines.len() <= 25,
+        "{} lines on stderr, first: {:?}",
+        lines.len(),
+        &lines[..lines.len().min(5)]
+    );
+    assert_eq!(
+        lines.iter().filter(|l| l.contains(": line ")).count(),
+        20,
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("line 20: "), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("… and 99980 more bad lines"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("100000 bad line(s)"), "{}", run.stderr);
+    // Each error quotes a bounded prefix of its entry.
+    assert!(
+        lines.iter().all(|l| l.chars().count() < 300),
+        "{}",
+        run.stderr
+    );
+}
