@@ -47,6 +47,8 @@ pub struct Config {
     pub reclaim_idle: Duration,
     /// After this many deliveries a shard's remaining sites get `scan_failed` results.
     pub max_deliveries: u64,
+    /// The most sites one job may hold; a bigger upload is refused as it arrives.
+    pub max_job_sites: u64,
     /// Progress interval for WatchJob when the client asks for none.
     pub watch_interval: Duration,
     /// A worker counts as active when it sent a heartbeat this recently.
@@ -65,6 +67,7 @@ impl Default for Config {
             shard_size: 100,
             reclaim_idle: Duration::from_secs(30),
             max_deliveries: 3,
+            max_job_sites: 2_000_000,
             watch_interval: Duration::from_secs(1),
             worker_window: Duration::from_secs(15),
             retain_finished: Duration::from_secs(30 * 86_400),

@@ -54,6 +54,13 @@ struct Args {
     /// Deliveries of a shard before its remaining sites get `scan_failed` results.
     #[arg(long, env = "SCAN_COORDINATOR_MAX_DELIVERIES", default_value_t = 3)]
     max_deliveries: u64,
+    /// The most sites one job may hold: a bigger list is refused (split it into several jobs).
+    #[arg(
+        long,
+        env = "SCAN_COORDINATOR_MAX_JOB_SITES",
+        default_value_t = 2_000_000
+    )]
+    max_job_sites: u64,
     /// Keep an ended (done or cancelled) job's results this long after it ended, then let
     /// its keys expire (e.g. 30d, 12h; `scanctl delete JOB` removes one at once).
     #[arg(long, env = "SCAN_COORDINATOR_RETAIN_FINISHED", default_value = "30d", value_parser = queue::parse_duration)]
@@ -139,6 +146,7 @@ async fn main() -> anyhow::Result<()> {
         shard_size: args.shard_size,
         reclaim_idle: args.reclaim_idle,
         max_deliveries: args.max_deliveries,
+        max_job_sites: args.max_job_sites,
         retain_finished: args.retain_finished,
         ..Default::default()
     };

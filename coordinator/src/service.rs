@@ -146,6 +146,13 @@ impl Service {
                 }
                 None => continue,
             };
+            if index + chunk.sites.len() as u64 > self.config.max_job_sites {
+                return Err(Error::InvalidArgument(format!(
+                    "the list has more than {max} sites, the most one job may hold at this coordinator (--max-job-sites {max}); split it into several jobs",
+                    max = self.config.max_job_sites
+                ))
+                .into());
+            }
             let mut sites = Vec::with_capacity(chunk.sites.len());
             for wire in chunk.sites {
                 let site = model::Site::try_from(wire).map_err(|e| {

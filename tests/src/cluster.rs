@@ -193,6 +193,7 @@ pub struct Builder {
     metrics: bool,
     archive: Option<String>,
     secure: bool,
+    max_job_sites: Option<u64>,
 }
 
 impl Default for Builder {
@@ -208,6 +209,7 @@ impl Default for Builder {
             metrics: false,
             archive: None,
             secure: false,
+            max_job_sites: None,
         }
     }
 }
@@ -252,6 +254,11 @@ impl Builder {
     /// The coordinator archives finished jobs into this PostgreSQL database (every second).
     pub fn archive(mut self, url: &str) -> Self {
         self.archive = Some(url.into());
+        self
+    }
+    /// The coordinator's `--max-job-sites`.
+    pub fn max_job_sites(mut self, n: u64) -> Self {
+        self.max_job_sites = Some(n);
         self
     }
 
@@ -405,6 +412,9 @@ impl Cluster {
         let mut cmd = command("scan-coordinator");
         if let Some(url) = &self.options.archive {
             cmd.args(["--archive", url, "--archive-interval", "1s"]);
+        }
+        if let Some(n) = self.options.max_job_sites {
+            cmd.args(["--max-job-sites", &n.to_string()]);
         }
         let mut child = cmd
             .args([

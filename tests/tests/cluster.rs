@@ -481,3 +481,47 @@ async fn wrong_job_ids_and_bad_lists_are_clear_usage_errors() {
     assert!(listed.status.success());
     farm.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_over_max_job_sites_is_refused_with_a_clear_error() {
+    let farm = Farm::catalog()
+        .retain(|host, _| host == "valid.gov.test")
+        .first_address(Ipv4Addr::new(127, 117, 0, 1))
+        .start()
+        .await
+        .expect("the farm starts");
+    let cluster = Cluster::builder()
+        .workers(0)
+        .max_job_sites(3)
+        .start(&farm)
+        .await;
+    let list = |n: usize| {
+        let path = cluster.dir().join(format!("{n}.txt"));
+        let text: String = (0..n).map(|i| format!("s{i}.gov.test\n")).collect();
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let four = list(4);
+    let run = cluster.scanctl(&["submit", four.to_str().unwrap()]).await;
+    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    for needle in ["more than 3 sites", "--max-job-sites 3", "split it"] {
+        assert!(
+            run.stderr.contains(needle),
+            "no {needle:?} in {}",
+            run.stderr
+        );
+    }
+    assert!(run.stdout.is_empty(), "no job id: {}", run.stdout);
+    let listed = cluster.scanctl(&["jobs"]).await;
+    assert!(listed.status.success(), "{}", listed.stderr);
+    assert!(
+        !listed.stdout.contains("4.txt"),
+        "the refused upload left no job: {}",
+        listed.stdout
+    );
+    let three = list(3);
+    let run = cluster.scanctl(&["submit", three.to_str().unwrap()]).await;
+    assert_eq!(run.status.code(), Some(0), "{}", run.stderr);
+    assert!(run.stderr.contains("3 sites"), "{}", run.stderr);
+    farm.shutdown().await;
+}
