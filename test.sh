@@ -34,3 +34,17 @@ if [[ " ${need[*]} " == *" cloud-init "* ]]; then touch /etc/cloud/cloud-init.di
 cargo build --workspace --bins
 deploy/check.sh "${CARGO_TARGET_DIR:-target}/debug"
 cargo test --workspace --no-fail-fast "$@"
+
+# The fuzz targets, briefly: fuzz/run.sh, 5 s each from the committed corpora. Their
+# instrumented build costs a fresh 2-core machine ~7 min (installing cargo-fuzz ~1-2 min more),
+# so they run where cargo-fuzz is installed, or with SCAN_FUZZ=1 (which installs it);
+# SCAN_FUZZ=0 skips them. `cargo test` above replays the corpora through the same entry points
+# everywhere (engine/tests/fuzz_corpus.rs).
+if [ "${SCAN_FUZZ:-}" = 1 ] && ! cargo fuzz --version >/dev/null 2>&1; then
+  cargo install cargo-fuzz --locked
+fi
+if [ "${SCAN_FUZZ:-}" != 0 ] && cargo fuzz --version >/dev/null 2>&1; then
+  fuzz/run.sh 5
+else
+  echo "test.sh: fuzz targets not run (cargo-fuzz not installed, or SCAN_FUZZ=0; SCAN_FUZZ=1 installs it)" >&2
+fi

@@ -39,7 +39,7 @@ use rustls_pki_types::CertificateDer;
 use std::net::SocketAddr;
 use std::time::Duration;
 use tls_parser::{TlsMessage, TlsMessageHandshake};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// A protocol version the probe can offer.
@@ -265,7 +265,7 @@ async fn probe_range(
 async fn exchange(
     addr: SocketAddr,
     hello: &[u8],
-    mut reader: Reader,
+    reader: Reader,
     version: Version,
 ) -> ProbeOutcome {
     let mut stream = match TcpStream::connect(addr).await {
@@ -275,6 +275,15 @@ async fn exchange(
     if let Err(e) = stream.write_all(hello).await {
         return ProbeOutcome::NoAnswer(format!("sending the ClientHello failed: {e}"));
     }
+    read_answer(&mut stream, reader, version).await
+}
+
+/// Read the server's first flight from `stream` until the outcome is known.
+async fn read_answer(
+    stream: &mut (impl AsyncRead + Unpin),
+    mut reader: Reader,
+    version: Version,
+) -> ProbeOutcome {
     let mut read_total = 0usize;
     loop {
         let mut header = [0u8; 5];
@@ -306,6 +315,28 @@ async fn exchange(
             return outcome;
         }
     }
+}
+
+/// Fuzzing: read `answer` as the server's first flight to a hello offering `lowest..=version`
+/// with `offer`, and build the hello for `sni` (it must stay well formed).
+pub(crate) fn fuzz_answer(
+    answer: &[u8],
+    sni: &str,
+    lowest: Version,
+    version: Version,
+    offer: Offer,
+) -> ProbeOutcome {
+    let hello = client_hello(sni, version, offer, &[7; 32]);
+    assert!(
+        tls_parser::parse_tls_plaintext(&hello).is_ok(),
+        "the ClientHello for {sni:?} does not parse"
+    );
+    let mut answer = answer;
+    futures::executor::block_on(read_answer(
+        &mut answer,
+        Reader::new(lowest, offer.suites),
+        version,
+    ))
 }
 
 /// What has been read so far from the server's first flight.

@@ -39,6 +39,8 @@
 
 pub mod dns;
 pub mod fetch;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod hsts;
 pub mod legacy;
 pub mod mixed_content;

@@ -19,8 +19,8 @@
 //! Several findings can hold at once (expired *and* mismatched): each is looked at on its
 //! own, and a first failure does not hide the rest (see the `chain` module).
 
-mod aia;
-mod cert;
+pub(crate) mod aia;
+pub(crate) mod cert;
 mod chain;
 mod memo;
 pub mod profile;

@@ -28,10 +28,10 @@
 //! its meta refresh is read.
 
 pub mod csp;
-mod css;
-mod entities;
-mod refresh;
-mod srcset;
+pub(crate) mod css;
+pub(crate) mod entities;
+pub(crate) mod refresh;
+pub(crate) mod srcset;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
