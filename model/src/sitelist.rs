@@ -154,7 +154,7 @@ pub fn read(input: impl Read) -> Result<SiteList, ListError> {
                 }
                 if looks_like_csv_header(entry) {
                     out.list.format = Format::Csv;
-                    let mut csv = Csv::new();
+                    let mut csv = Box::new(Csv::new());
                     csv.line(line, &text, &mut out)?;
                     shape = Shape::Csv(csv);
                 } else {
@@ -209,7 +209,7 @@ enum Shape {
     /// Before the first line that is neither blank nor a comment.
     Unknown,
     Plain,
-    Csv(Csv),
+    Csv(Box<Csv>),
 }
 
 /// Collects sites, duplicates and errors into the list, keeping the first [`KEPT`] of each
