@@ -60,6 +60,10 @@ pub struct SubmitArgs {
     /// Submit the valid lines even when some lines of the list are bad (they are listed).
     #[arg(long)]
     pub skip_invalid: bool,
+    /// How the job's sites are judged: the flags of `scanctl scan`, carried by the job
+    /// (files read here) and applied by every worker, capped by the worker's own limits.
+    #[command(flatten)]
+    pub settings: engine::flags::SettingsFlags,
     #[command(flatten)]
     pub coordinator: Coordinator,
 }
@@ -205,6 +209,17 @@ fn rpc_error(status: tonic::Status, c: &Coordinator, job: &str) -> anyhow::Error
 
 async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
     let list = crate::scan::read_list(&args.file, args.skip_invalid)?;
+    let settings = args
+        .settings
+        .to_settings()
+        .map_err(|e| UsageError(e.to_string()))?;
+    // The digest every result scanned with these settings carries (as `scanctl scan`
+    // computes it: the same flags give the same digest).
+    let mut config = engine::Config::default();
+    config
+        .apply(&settings)
+        .map_err(|e| UsageError(e.to_string()))?;
+    let settings_digest = config.settings_digest();
     let c = &args.coordinator;
     let mut client = connect(c).await?;
     let name = args.name.clone().unwrap_or_else(|| {
@@ -219,6 +234,8 @@ async fn submit(args: SubmitArgs) -> anyhow::Result<ExitCode> {
             options: Some(v1::JobOptions {
                 label: args.label.clone(),
             }),
+            settings: Some(v1::ScanSettings::from(&settings)),
+            settings_digest,
         })),
     };
     let total = list.sites.len();
@@ -483,6 +500,12 @@ fn status_json(s: &v1::JobStatus) -> serde_json::Value {
         "shards": s.shards,
         "created_unix_ms": s.created_unix_ms,
         "finished_unix_ms": s.finished_unix_ms,
+        // The job's settings in full (null for a job submitted without).
+        "settings": s
+            .settings
+            .clone()
+            .and_then(|w| model::JobSettings::try_from(w).ok()),
+        "settings_digest": s.settings_digest,
     })
 }
 

@@ -131,7 +131,16 @@ async fn sweep(queue: queue::Queue, config: Config, clock: Clock, shutdown: Canc
     let period =
         (config.reclaim_idle / 2).clamp(Duration::from_millis(500), Duration::from_secs(10));
     let mut last_retention: Option<tokio::time::Instant> = None;
+    // The queue settings live in Redis, the one place every worker reads them (written
+    // every round: a Redis that lost its data gets them back).
+    let cluster = queue::ClusterSettings {
+        reclaim_idle: config.reclaim_idle,
+        max_deliveries: config.max_deliveries,
+    };
     loop {
+        if let Err(e) = queue.set_cluster_settings(&cluster).await {
+            tracing::warn!("publishing the queue settings: {e}");
+        }
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(period) => {}

@@ -176,6 +176,8 @@ mod tests {
             taken,
             created_ms: 0,
             finished_ms: 0,
+            settings: None,
+            settings_digest: String::new(),
         }
     }
 

@@ -97,10 +97,25 @@ impl Service {
         );
         let job = JobId::parse(&uuid::Uuid::new_v7(ts).to_string()).map_err(Error::from)?;
         let label = header.options.map(|o| o.label).unwrap_or_default();
+        let settings = header
+            .settings
+            .map(model::JobSettings::try_from)
+            .transpose()
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         self.queue
             .create_job(&job, &header.name, &label, millis)
             .await
             .map_err(Error::from)?;
+        // Stored before the job is sealed: no worker ever sees the job without them.
+        if let Some(settings) = &settings
+            && let Err(e) = self
+                .queue
+                .set_job_settings(&job, settings, &header.settings_digest)
+                .await
+        {
+            let _ = self.queue.discard_job(&job).await;
+            return Err(Error::from(e).into());
+        }
         match self.receive_sites(&job, &mut stream).await {
             Ok(()) => {}
             Err(status) => {
@@ -195,6 +210,8 @@ fn to_status(info: &JobInfo, rate: f64, workers: u64) -> v1::JobStatus {
         shards: info.shards,
         created_unix_ms: info.created_ms as i64,
         finished_unix_ms: info.finished_ms as i64,
+        settings: info.settings.as_ref().map(v1::ScanSettings::from),
+        settings_digest: info.settings_digest.clone(),
     }
 }
 

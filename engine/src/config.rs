@@ -1,7 +1,8 @@
 //! The engine's configuration: passed in whole, never read from the environment.
 
+use crate::exclude::Exclude;
 use crate::tls::{ChromeVersion, RootConstraint};
-use model::Browser;
+use model::{Browser, JobSettings};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use std::net::SocketAddr;
@@ -37,10 +38,29 @@ pub struct Config {
     /// Request the implicit `/favicon.ico` of a final page that names no icon, as Chrome
     /// does, to find a redirect from it to http (blockable mixed content).
     pub check_implicit_favicon: bool,
-    /// The User-Agent sent with every request.
+    /// The User-Agent sent with every request (`--user-agent`; default
+    /// [`default_user_agent`]).
     pub user_agent: String,
+    /// Sites in flight against one IP address at once (`--per-ip-concurrency`); 0: no limit.
+    pub per_ip_concurrency: usize,
+    /// Hosts and networks never contacted (`--exclude`): their sites get `target_excluded`.
+    pub exclude: Exclude,
     pub limits: Limits,
 }
+
+/// The User-Agent that names the project and, when the operator gives one
+/// (`--contact-url`), where a site's webmaster can ask about the scan:
+/// `govscan/VERSION (+URL; HTTPS compliance scan)`.
+pub fn default_user_agent(contact_url: Option<&str>) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    match contact_url {
+        Some(url) => format!("govscan/{version} (+{url}; HTTPS compliance scan)"),
+        None => format!("govscan/{version} (HTTPS compliance scan)"),
+    }
+}
+
+/// Sites per IP address at once when no flag says otherwise.
+pub const DEFAULT_PER_IP_CONCURRENCY: usize = 4;
 
 /// Every timer and cap; the scanner never trusts what a site sends.
 #[derive(Debug, Clone)]
@@ -105,7 +125,9 @@ impl Default for Config {
             probe_legacy: true,
             check_https_copies: true,
             check_implicit_favicon: true,
-            user_agent: concat!("gov-https-scanner/", env!("CARGO_PKG_VERSION")).to_owned(),
+            user_agent: default_user_agent(None),
+            per_ip_concurrency: DEFAULT_PER_IP_CONCURRENCY,
+            exclude: Exclude::default(),
             limits: Limits::default(),
         }
     }
@@ -123,9 +145,11 @@ struct Settings<'a> {
     https_port: u16,
     probe_legacy: bool,
     check_https_copies: bool,
+    check_implicit_favicon: bool,
     user_agent: &'a str,
+    exclude: Vec<String>,
     limits_ms: [u128; 5],
-    caps: [usize; 6],
+    caps: [usize; 5],
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -138,8 +162,8 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 impl Config {
     /// A digest of every setting that can change a verdict: two scans with equal digests
-    /// judged with equal settings. (The nameserver and the concurrency are left out: they
-    /// change how, not what.)
+    /// judged with equal settings. (The nameserver, the concurrency, the DNS budget and the
+    /// per-address limit are left out: they change how, not what.)
     pub fn settings_digest(&self) -> String {
         let l = &self.limits;
         let settings = Settings {
@@ -159,7 +183,9 @@ impl Config {
             https_port: self.https_port,
             probe_legacy: self.probe_legacy,
             check_https_copies: self.check_https_copies,
+            check_implicit_favicon: self.check_implicit_favicon,
             user_agent: &self.user_agent,
+            exclude: self.exclude.canonical(),
             limits_ms: [
                 l.connect_timeout.as_millis(),
                 l.tls_timeout.as_millis(),
@@ -173,7 +199,6 @@ impl Config {
                 l.max_redirects,
                 l.max_aia_bytes,
                 l.max_samples,
-                l.dns_in_flight,
             ],
         };
         let json = serde_json::to_vec(&settings).unwrap_or_default();
@@ -189,21 +214,77 @@ impl Config {
         }
     }
 
-    /// Read a PEM file of extra roots (`--ca-file`) into `extra_roots`.
-    pub fn add_ca_file(&mut self, path: &std::path::Path) -> Result<(), crate::Error> {
-        let display = path.display().to_string();
-        let data = std::fs::read(path).map_err(|source| crate::Error::CaFile {
-            path: display.clone(),
-            source,
-        })?;
-        let certs: Vec<_> = CertificateDer::pem_slice_iter(&data)
+    /// Add the roots of a PEM text (`--ca-file`'s contents) to `extra_roots`; `name` says
+    /// where it came from in the error.
+    pub fn add_ca_pem(&mut self, pem: &[u8], name: &str) -> Result<(), crate::Error> {
+        let certs: Vec<_> = CertificateDer::pem_slice_iter(pem)
             .filter_map(Result::ok)
             .collect();
         if certs.is_empty() {
-            return Err(crate::Error::CaFileEmpty(display));
+            return Err(crate::Error::CaFileEmpty(name.to_owned()));
         }
         self.extra_roots.extend(certs);
         Ok(())
+    }
+
+    /// Take every setting a job carries from `job`, as they are (an embedded scan's flags,
+    /// or a job on top of a worker's configuration before [`Config::for_job`] caps it).
+    pub fn apply(&mut self, job: &JobSettings) -> Result<(), crate::Error> {
+        let bad = |what: &str, e: String| crate::Error::Config(format!("{what}: {e}"));
+        self.trust = job.trust;
+        self.chrome_version = match &job.chrome_version {
+            Some(v) => v.parse().map_err(|e| bad("chrome version", e))?,
+            None => ChromeVersion::snapshot(),
+        };
+        self.extra_roots.clear();
+        for (i, pem) in job.ca_pem.iter().enumerate() {
+            self.add_ca_pem(pem.as_bytes(), &format!("CA file #{}", i + 1))?;
+        }
+        self.root_constraints = job
+            .root_constraints
+            .iter()
+            .map(|c| c.parse().map_err(|e| bad("root constraint", e)))
+            .collect::<Result<_, _>>()?;
+        self.allow_private_targets = job.allow_private_targets;
+        self.probe_legacy = job.legacy_probe;
+        self.check_implicit_favicon = job.favicon_check;
+        self.user_agent.clone_from(&job.user_agent);
+        self.per_ip_concurrency = job.per_ip_concurrency as usize;
+        self.exclude = Exclude::parse(&job.exclude).map_err(|e| bad("exclude", e.to_string()))?;
+        self.http_port = job.http_port;
+        self.https_port = job.https_port;
+        let step = std::time::Duration::from_secs(job.step_timeout_secs.max(1));
+        let defaults = Limits::default();
+        self.limits.site_timeout = std::time::Duration::from_secs(job.site_timeout_secs.max(1));
+        self.limits.connect_timeout = step.min(defaults.connect_timeout);
+        self.limits.tls_timeout = step.min(defaults.tls_timeout);
+        self.limits.dns_timeout = step.min(defaults.dns_timeout);
+        self.limits.response_timeout = step;
+        Ok(())
+    }
+
+    /// The configuration a worker configured as `self` scans a job with: the job's settings,
+    /// never wider than the worker's own. Private targets only where the worker allows them
+    /// (elsewhere such sites get `target_private`); every timeout and the per-address limit
+    /// at most the worker's; the worker's exclusions added to the job's. The nameserver and
+    /// DNS budget stay the worker's.
+    pub fn for_job(&self, job: &JobSettings) -> Result<Config, crate::Error> {
+        let mut c = self.clone();
+        c.apply(job)?;
+        c.allow_private_targets &= self.allow_private_targets;
+        let (l, w) = (&mut c.limits, &self.limits);
+        l.site_timeout = l.site_timeout.min(w.site_timeout);
+        l.connect_timeout = l.connect_timeout.min(w.connect_timeout);
+        l.tls_timeout = l.tls_timeout.min(w.tls_timeout);
+        l.dns_timeout = l.dns_timeout.min(w.dns_timeout);
+        l.response_timeout = l.response_timeout.min(w.response_timeout);
+        c.per_ip_concurrency = match (c.per_ip_concurrency, self.per_ip_concurrency) {
+            (0, w) => w,
+            (j, 0) => j,
+            (j, w) => j.min(w),
+        };
+        c.exclude.extend(&self.exclude);
+        Ok(c)
     }
 }
 
@@ -239,5 +320,75 @@ mod tests {
             ..Config::default()
         };
         assert_eq!(other.settings_digest(), d);
+        let other = Config {
+            per_ip_concurrency: 1,
+            ..Config::default()
+        };
+        assert_eq!(other.settings_digest(), d, "politeness is how, not what");
+        let other = Config {
+            exclude: Exclude::parse(&["example.gov.tw"]).unwrap(),
+            ..Config::default()
+        };
+        assert_ne!(other.settings_digest(), d);
+    }
+
+    fn job() -> JobSettings {
+        JobSettings {
+            trust: Browser::Mozilla,
+            chrome_version: None,
+            ca_pem: Vec::new(),
+            root_constraints: Vec::new(),
+            allow_private_targets: true,
+            site_timeout_secs: 90,
+            step_timeout_secs: 3,
+            legacy_probe: false,
+            favicon_check: true,
+            user_agent: "lab".into(),
+            per_ip_concurrency: 0,
+            exclude: vec!["job.gov.test".into()],
+            http_port: 80,
+            https_port: 443,
+        }
+    }
+
+    #[test]
+    fn a_job_never_widens_what_the_worker_allows() {
+        let mut worker = Config::default();
+        worker.limits.site_timeout = Duration::from_secs(30);
+        worker.exclude = Exclude::parse(&["10.9.0.0/16"]).unwrap();
+        let c = worker.for_job(&job()).unwrap();
+        assert_eq!(c.trust, Browser::Mozilla, "the job's own settings");
+        assert!(!c.probe_legacy);
+        assert_eq!(c.user_agent, "lab");
+        assert!(
+            !c.allow_private_targets,
+            "private targets stay the worker's to allow"
+        );
+        assert_eq!(c.limits.site_timeout, Duration::from_secs(30), "capped");
+        assert_eq!(
+            c.limits.response_timeout,
+            Duration::from_secs(3),
+            "narrower is fine"
+        );
+        assert_eq!(c.limits.connect_timeout, Duration::from_secs(3));
+        assert_eq!(
+            c.per_ip_concurrency, DEFAULT_PER_IP_CONCURRENCY,
+            "no job limit: the worker's"
+        );
+        assert!(
+            c.exclude.host("job.gov.test").is_some()
+                && c.exclude.address("10.9.1.1".parse().unwrap()).is_some()
+        );
+        let mut lower = job();
+        lower.per_ip_concurrency = 2;
+        assert_eq!(worker.for_job(&lower).unwrap().per_ip_concurrency, 2);
+        let allowing = Config {
+            allow_private_targets: true,
+            ..Config::default()
+        };
+        assert!(allowing.for_job(&job()).unwrap().allow_private_targets);
+        let mut bad = job();
+        bad.root_constraints = vec!["nothex".into()];
+        assert!(matches!(worker.for_job(&bad), Err(crate::Error::Config(_))));
     }
 }

@@ -12,6 +12,7 @@ use crate::fetch::{self, Fetched, Fetcher};
 use crate::legacy::{self, Offer, ProbeOutcome, Version};
 use crate::mixed_content::{self, Analysis};
 use crate::policy::Policy;
+use crate::polite::{Lease, Limiter};
 use crate::redirect::{self, End, HopAnswer, HopFetch};
 use crate::tls::{self, AiaFetch, TrustStore};
 use crate::verdict::{self, Dns, Endpoint, Observations, Reach, Response};
@@ -56,17 +57,44 @@ pub struct Engine {
     provenance: model::Scanner,
     fetcher: Fetcher,
     web: WebClient,
+    /// Leases on addresses (`--per-ip-concurrency`).
+    limiter: Arc<dyn Limiter>,
 }
 
 impl Engine {
-    /// Build the resolver, trust store and TLS configuration once.
+    /// Build the resolver, trust store and TLS configuration once; the per-address limit
+    /// is kept in this process ([`polite::Local`](crate::polite::Local)).
     pub fn new(config: Config) -> Result<Engine, Error> {
+        Engine::with_limiter(config, Arc::new(crate::polite::Local::default()))
+    }
+
+    /// An engine whose per-address leases come from `limiter` (a worker's, which also
+    /// holds them in Redis for the whole cluster).
+    pub fn with_limiter(config: Config, limiter: Arc<dyn Limiter>) -> Result<Engine, Error> {
         let resolver = Arc::new(dns::Resolver::new(
             config.dns_server,
             config.limits.dns_timeout,
             config.limits.dns_in_flight,
         )?);
-        let policy = Policy::new(config.allow_private_targets);
+        Engine::build(config, resolver, limiter)
+    }
+
+    /// An engine for other settings (a job's) that shares this one's resolver (its cache
+    /// and DNS budget) and per-address leases.
+    pub fn derive(&self, config: Config) -> Result<Engine, Error> {
+        Engine::build(
+            config,
+            Arc::clone(&self.resolver),
+            Arc::clone(&self.limiter),
+        )
+    }
+
+    fn build(
+        config: Config,
+        resolver: Arc<dns::Resolver>,
+        limiter: Arc<dyn Limiter>,
+    ) -> Result<Engine, Error> {
+        let policy = Policy::new(config.allow_private_targets).with_exclude(config.exclude.clone());
         let options = config.profile_options();
         let other = match config.trust {
             Browser::Chrome => Browser::Mozilla,
@@ -86,7 +114,7 @@ impl Engine {
             &config.user_agent,
             config.limits.clone(),
         )?;
-        let web = WebClient::new(&config, Arc::clone(&resolver), policy)?;
+        let web = WebClient::new(&config, Arc::clone(&resolver), policy.clone())?;
         Ok(Engine {
             config,
             resolver,
@@ -96,6 +124,7 @@ impl Engine {
             provenance,
             fetcher,
             web,
+            limiter,
         })
     }
 
@@ -105,15 +134,30 @@ impl Engine {
 
     /// Scan one site. Never fails: whatever the site does ends up as findings.
     /// `now` is the time certificates are judged against.
+    ///
+    /// The site timeout covers resolving the name and examining the site, not the wait for
+    /// a lease on its address (`--per-ip-concurrency`) in between: a site queued behind
+    /// others on a shared host is not judged `timeout` for waiting its turn. `duration_ms`
+    /// leaves the wait out too.
     pub async fn scan(&self, site: &Site, now: SystemTime) -> SiteResult {
         let started = Instant::now();
+        let mut waited = std::time::Duration::ZERO;
         let mut state = State::new(site);
         let limit = self.config.limits.site_timeout;
-        if tokio::time::timeout(limit, self.run(site, now, &mut state))
-            .await
-            .is_err()
-        {
-            state.obs.timed_out = Some(limit);
+        match tokio::time::timeout(limit, self.resolve(site, &mut state)).await {
+            Err(_) => state.obs.timed_out = Some(limit),
+            Ok(None) => {}
+            Ok(Some(allowed)) => {
+                let wait_from = Instant::now();
+                let lease = self.lease(&allowed).await;
+                waited = wait_from.elapsed();
+                let left = limit.saturating_sub(started.elapsed().saturating_sub(waited));
+                let examined = self.run(site, now, &allowed, lease.is_some(), &mut state);
+                if tokio::time::timeout(left, examined).await.is_err() {
+                    state.obs.timed_out = Some(limit);
+                }
+                drop(lease);
+            }
         }
         let (v, other) = verdict::judge_both(&mut state.obs);
         let mut result = SiteResult::for_site(site);
@@ -137,7 +181,8 @@ impl Engine {
         result.scanned_at = time::OffsetDateTime::from(now)
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
-        result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        result.duration_ms =
+            u64::try_from(started.elapsed().saturating_sub(waited).as_millis()).unwrap_or(u64::MAX);
         result.addresses = state.addresses.iter().map(IpAddr::to_string).collect();
         result.https = state.details;
         match state.obs.walk {
@@ -159,17 +204,21 @@ impl Engine {
         result
     }
 
-    async fn run(&self, site: &Site, now: SystemTime, state: &mut State) {
-        let now = UnixTime::since_unix_epoch(
-            now.duration_since(SystemTime::UNIX_EPOCH)
-                .unwrap_or_default(),
-        );
-        // 1. The name.
+    /// 1. The name: the addresses that may be contacted, or `None` when there are none
+    /// (what was seen is in `state`).
+    async fn resolve(&self, site: &Site, state: &mut State) -> Option<Vec<IpAddr>> {
+        if let Some(entry) = self.policy.excluded_host(&site.host) {
+            state.obs.dns = Some(Dns::Excluded(format!(
+                "{} is excluded by the operator ({entry} in --exclude); not contacted",
+                site.host
+            )));
+            return None;
+        }
         let addrs = match self.resolver.lookup(&site.host).await {
             Ok(a) => a,
             Err(e) => {
                 state.obs.dns = Some(Dns::Failed(e));
-                return;
+                return None;
             }
         };
         state.addresses = addrs.clone();
@@ -178,19 +227,53 @@ impl Engine {
             if let Some(r) = refused {
                 state.obs.dns = Some(Dns::Refused(r));
             }
-            return;
+            return None;
         }
         state.obs.dns = Some(Dns::Resolved);
+        Some(allowed)
+    }
+
+    /// A lease on the address the site's connections go to (the first allowed one), when
+    /// a per-address limit is set.
+    async fn lease(&self, allowed: &[IpAddr]) -> Option<Lease> {
+        let limit = self.config.per_ip_concurrency;
+        match allowed.first() {
+            Some(&ip) if limit > 0 => Some(self.limiter.acquire(ip, limit).await),
+            _ => None,
+        }
+    }
+
+    /// 2–5. Everything after the name. `one_at_a_time`: the site holds a lease on its
+    /// address, so its connections there are made one after another (N leases, at most N
+    /// connections on the address).
+    async fn run(
+        &self,
+        site: &Site,
+        now: SystemTime,
+        allowed: &[IpAddr],
+        one_at_a_time: bool,
+        state: &mut State,
+    ) {
+        let now = UnixTime::since_unix_epoch(
+            now.duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap_or_default(),
+        );
+        let allowed = allowed.to_vec();
 
         // 2. The https endpoint, on one connection.
         let https_url = site.https_url();
-        // The first http request does not depend on it: both at once.
+        // The first http request does not depend on it: both at once, unless polite.
         let http_url = site.http_url();
-        let (examined, first_hop) = futures::join!(
-            self.examine_https(&https_url, &site.host, &allowed, now, true),
-            self.fetcher
-                .get(&http_url, &allowed, self.port_of(&http_url))
-        );
+        let https = self.examine_https(&https_url, &site.host, &allowed, now, true);
+        let http = self
+            .fetcher
+            .get(&http_url, &allowed, self.port_of(&http_url));
+        let (examined, first_hop) = if one_at_a_time {
+            let examined = https.await;
+            (examined, http.await)
+        } else {
+            futures::join!(https, http)
+        };
         state.details = Some(examined.details);
         state.obs.https = Some(examined.endpoint);
         let kept = examined.kept;
@@ -247,11 +330,12 @@ impl Engine {
                 None
             }
         });
-        state.obs.others = futures::future::join_all(judged)
-            .await
-            .into_iter()
-            .flatten()
-            .collect();
+        let judged: Vec<Option<Endpoint>> = if one_at_a_time {
+            futures::stream::iter(judged).then(|f| f).collect().await
+        } else {
+            futures::future::join_all(judged).await
+        };
+        state.obs.others = judged.into_iter().flatten().collect();
 
         // 5. Mixed content on the final https page: where the walk from http:// ends, else
         // where the https side ends, else the site's own https answer.
@@ -288,7 +372,7 @@ impl Engine {
                 }
             }
             if self.config.check_https_copies {
-                self.check_https_copies(&mut mixed).await;
+                self.check_https_copies(&mut mixed, one_at_a_time).await;
             }
             state.obs.mixed = Some(mixed);
         }
@@ -601,6 +685,11 @@ impl Engine {
 
     /// Resolve and policy-check a host met on the way.
     async fn addresses_of(&self, host: &str) -> Result<Vec<IpAddr>, fetch::Error> {
+        if let Some(entry) = self.policy.excluded_host(host) {
+            return Err(fetch::Error::Excluded(format!(
+                "{host} is excluded by the operator ({entry} in --exclude); not contacted"
+            )));
+        }
         let addrs = self
             .resolver
             .lookup(host)
@@ -619,14 +708,19 @@ impl Engine {
         port_of(url, self.config.http_port, self.config.https_port)
     }
 
-    /// Whether the https copy of each upgradable sample answers.
-    async fn check_https_copies(&self, mixed: &mut MixedContent) {
+    /// Whether the https copy of each upgradable sample answers (often on the site's own
+    /// host: one at a time when the site holds a lease on its address).
+    async fn check_https_copies(&self, mixed: &mut MixedContent, one_at_a_time: bool) {
         let checks = mixed
             .passive
             .samples
             .iter()
             .map(|r| self.web.https_copy_exists(&r.url));
-        let answers = futures::future::join_all(checks).await;
+        let answers: Vec<bool> = if one_at_a_time {
+            futures::stream::iter(checks).then(|f| f).collect().await
+        } else {
+            futures::future::join_all(checks).await
+        };
         for (r, ok) in mixed.passive.samples.iter_mut().zip(answers) {
             r.https_available = Some(ok);
         }
@@ -963,9 +1057,12 @@ struct PolicyResolver {
 impl reqwest::dns::Resolve for PolicyResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let resolver = Arc::clone(&self.resolver);
-        let policy = self.policy;
+        let policy = self.policy.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
+            if let Some(entry) = policy.excluded_host(&host) {
+                return Err(format!("{host}: excluded by the operator ({entry})").into());
+            }
             let addrs = resolver.lookup(&host).await?;
             let (allowed, refused) = policy.filter(&addrs);
             if allowed.is_empty() {
@@ -997,14 +1094,19 @@ impl WebClient {
         let limits = &config.limits;
         let client = reqwest::Client::builder()
             .use_preconfigured_tls(tls)
-            .dns_resolver(Arc::new(PolicyResolver { resolver, policy }))
+            .dns_resolver(Arc::new(PolicyResolver {
+                resolver,
+                policy: policy.clone(),
+            }))
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(limits.connect_timeout)
             .timeout(limits.response_timeout)
             .http1_only()
             .no_proxy()
             .user_agent(config.user_agent.clone())
-            .pool_max_idle_per_host(2)
+            // An idle pooled connection is a connection on some address too: none kept
+            // under a per-address limit (AIA answers are cached anyway).
+            .pool_max_idle_per_host(if config.per_ip_concurrency > 0 { 0 } else { 2 })
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
         Ok(WebClient {
@@ -1026,7 +1128,11 @@ impl WebClient {
         match url.host()? {
             url::Host::Ipv4(ip) => self.policy.check(IpAddr::V4(ip)).ok()?,
             url::Host::Ipv6(ip) => self.policy.check(IpAddr::V6(ip)).ok()?,
-            url::Host::Domain(_) => {}
+            url::Host::Domain(host) => {
+                if self.policy.excluded_host(host).is_some() {
+                    return None;
+                }
+            }
         }
         if url.port().is_none() {
             let port = port_of(&url, self.http_port, self.https_port);

@@ -45,6 +45,9 @@ pub enum Error {
     /// Every address the name resolved to is refused by the policy.
     #[error("{0}")]
     TargetPrivate(crate::policy::Refused),
+    /// The host is on the operator's exclusion list (`--exclude`): not contacted.
+    #[error("{0}")]
+    Excluded(String),
     /// No address accepted the connection (refused, unreachable).
     #[error("connection failed: {0}")]
     Unreachable(String),

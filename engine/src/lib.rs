@@ -8,7 +8,9 @@
 //!
 //! One module per thing observed, each returning plain observations:
 //! - [`policy`]: which addresses may be contacted (private, loopback and link-local
-//!   targets are refused unless allowed), checked after every resolution;
+//!   targets are refused unless allowed; the operator's [`exclude`] list never), checked
+//!   after every resolution;
+//! - [`polite`]: at most N sites in flight against one address (a lease per site);
 //! - [`dns`]: resolution through hickory, with an optional nameserver;
 //! - [`fetch`]: one bounded request on one connection (TCP, then TLS with the served chain
 //!   captured), every step under a timeout and every header and body under a cap;
@@ -38,6 +40,7 @@
 //! itself could not be built (bad configuration).
 
 pub mod dns;
+pub mod exclude;
 pub mod fetch;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -45,6 +48,7 @@ pub mod hsts;
 pub mod legacy;
 pub mod mixed_content;
 pub mod policy;
+pub mod polite;
 pub mod redirect;
 pub mod tls;
 pub mod verdict;
@@ -55,7 +59,7 @@ pub mod flags;
 mod config;
 mod engine;
 
-pub use config::{Config, Limits};
+pub use config::{Config, DEFAULT_PER_IP_CONCURRENCY, Limits, default_user_agent};
 pub use engine::Engine;
 
 /// Why an [`Engine`] could not be built.

@@ -4,40 +4,87 @@
 //! a private network, the scanning host itself or a cloud metadata address. Such targets are
 //! refused unless the scan was told to allow them (`--allow-private-targets`, for labs). The
 //! check runs after every resolution: the site's own name, every redirect hop, every AIA and
-//! https-copy fetch.
+//! https-copy fetch. The operator's exclusion list ([`Exclude`]) is applied at the same
+//! places, before the private-address rule.
 
+use crate::exclude::Exclude;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
-/// The rule applied to every resolved address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The rule applied to every resolved address. Cheap to clone.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     allow_private: bool,
+    exclude: Arc<Exclude>,
 }
 
 /// Why an address may not be contacted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{address} is a {kind} address; not contacted (scan with --allow-private-targets to allow it)"
-)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
     pub address: IpAddr,
-    /// `private`, `loopback`, `link-local`, ...
+    /// `private`, `loopback`, `link-local`, ...; `excluded` for the operator's list.
     pub kind: &'static str,
+    /// The `--exclude` entry (`ADDR/LEN`) that covers the address, when that is why.
+    pub excluded_by: Option<String>,
 }
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.excluded_by {
+            Some(entry) => write!(
+                f,
+                "{} is excluded by the operator ({entry} in --exclude); not contacted",
+                self.address
+            ),
+            None => write!(
+                f,
+                "{} is a {} address; not contacted (scan with --allow-private-targets to allow it)",
+                self.address, self.kind
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Refused {}
 
 impl Policy {
     pub fn new(allow_private: bool) -> Self {
-        Policy { allow_private }
+        Policy {
+            allow_private,
+            exclude: Arc::default(),
+        }
+    }
+
+    /// The same rule, with the operator's exclusion list applied first.
+    pub fn with_exclude(mut self, exclude: Exclude) -> Self {
+        self.exclude = Arc::new(exclude);
+        self
+    }
+
+    /// The exclusion entry that covers `host` (the name or a domain above it), if any.
+    pub fn excluded_host(&self, host: &str) -> Option<&str> {
+        self.exclude.host(host)
     }
 
     /// `Ok` when `ip` may be contacted.
     pub fn check(&self, ip: IpAddr) -> Result<(), Refused> {
+        if let Some(entry) = self.exclude.address(ip) {
+            return Err(Refused {
+                address: ip,
+                kind: "excluded",
+                excluded_by: Some(entry),
+            });
+        }
         if self.allow_private {
             return Ok(());
         }
         match non_public(ip) {
             None => Ok(()),
-            Some(kind) => Err(Refused { address: ip, kind }),
+            Some(kind) => Err(Refused {
+                address: ip,
+                kind,
+                excluded_by: None,
+            }),
         }
     }
 
@@ -194,5 +241,19 @@ mod tests {
         let (allowed, refused) = Policy::new(false).filter(&addrs);
         assert_eq!(allowed, vec![addrs[1]]);
         assert_eq!(refused.unwrap().kind, "private");
+    }
+
+    #[test]
+    fn an_excluded_network_is_refused_even_where_private_targets_are_allowed() {
+        let exclude = Exclude::parse(&["127.9.0.0/16", "skip.gov.test"]).unwrap();
+        let policy = Policy::new(true).with_exclude(exclude);
+        let err = policy.check("127.9.1.1".parse().unwrap()).unwrap_err();
+        assert_eq!(err.excluded_by.as_deref(), Some("127.9.0.0/16"));
+        assert!(err.to_string().contains("excluded"), "{err}");
+        assert!(policy.check("127.8.1.1".parse().unwrap()).is_ok());
+        assert_eq!(
+            policy.excluded_host("a.skip.gov.test"),
+            Some("skip.gov.test")
+        );
     }
 }

@@ -19,6 +19,8 @@ pub enum Dns {
     Failed(dns::Error),
     /// Every address is refused by the policy.
     Refused(policy::Refused),
+    /// The host is on the operator's exclusion list: not resolved, not contacted.
+    Excluded(String),
 }
 
 /// How far the TLS side of an https endpoint got.
@@ -196,7 +198,7 @@ fn padlock_rank(code: Code) -> u8 {
         Code::CertExpired | Code::CertNotYetValid => 2,
         Code::CertHostnameMismatch => 3,
         Code::CertWeakSignature | Code::CertWeakKey => 4,
-        Code::DnsNxdomain | Code::DnsFailed | Code::TargetPrivate => 5,
+        Code::DnsNxdomain | Code::DnsFailed | Code::TargetPrivate | Code::TargetExcluded => 5,
         Code::HttpsUnreachable | Code::TlsHandshakeFailed | Code::TlsLegacyOnly => 6,
         Code::Timeout => 7,
         _ => 8,
@@ -222,8 +224,9 @@ pub fn judge(o: &Observations) -> Verdict {
     match &o.dns {
         Some(Dns::Resolved) => {}
         Some(Dns::Failed(e)) => findings.push(dns_finding(&o.host, e)),
+        Some(Dns::Excluded(why)) => findings.push(Finding::new(Code::TargetExcluded, why.clone())),
         Some(Dns::Refused(r)) => findings.push(Finding::new(
-            Code::TargetPrivate,
+            refused_code(r),
             format!(
                 "{} resolves only to addresses the scanner may not contact: {r}",
                 o.host
@@ -293,6 +296,15 @@ fn dns_finding(host: &str, e: &dns::Error) -> Finding {
     }
 }
 
+/// `target_excluded` for an address on the operator's list, else `target_private`.
+fn refused_code(r: &policy::Refused) -> Code {
+    if r.excluded_by.is_some() {
+        Code::TargetExcluded
+    } else {
+        Code::TargetPrivate
+    }
+}
+
 /// The finding for a request to `url` that got no response.
 fn fetch_finding(url: &str, e: &FetchError, https: bool) -> Finding {
     let unreachable = if https {
@@ -306,7 +318,8 @@ fn fetch_finding(url: &str, e: &FetchError, https: bool) -> Finding {
             f.detail = format!("{url}: {f}", f = f.detail);
             f
         }
-        FetchError::TargetPrivate(r) => Finding::new(Code::TargetPrivate, format!("{url}: {r}")),
+        FetchError::TargetPrivate(r) => Finding::new(refused_code(r), format!("{url}: {r}")),
+        FetchError::Excluded(why) => Finding::new(Code::TargetExcluded, format!("{url}: {why}")),
         FetchError::Unreachable(why) => Finding::new(
             unreachable,
             format!("nothing accepts connections for {url} ({why})"),
@@ -1528,15 +1541,28 @@ mod tests {
 
     #[test]
     fn dns_failures_stop_the_verdict_there() {
-        for (e, code) in [
-            (dns::Error::NxDomain, Code::DnsNxdomain),
-            (dns::Error::NoAddresses, Code::DnsFailed),
-            (dns::Error::Timeout(Duration::from_secs(5)), Code::DnsFailed),
-            (dns::Error::Failed("SERVFAIL".into()), Code::DnsFailed),
+        // An excluded host or address is a result that says so, never silence.
+        let excluded = policy::Policy::new(true)
+            .with_exclude(crate::exclude::Exclude::parse(&["203.0.113.0/24"]).unwrap())
+            .check("203.0.113.9".parse().unwrap())
+            .unwrap_err();
+        for (dns, code) in [
+            (Dns::Failed(dns::Error::NxDomain), Code::DnsNxdomain),
+            (Dns::Failed(dns::Error::NoAddresses), Code::DnsFailed),
+            (
+                Dns::Failed(dns::Error::Timeout(Duration::from_secs(5))),
+                Code::DnsFailed,
+            ),
+            (
+                Dns::Failed(dns::Error::Failed("SERVFAIL".into())),
+                Code::DnsFailed,
+            ),
+            (Dns::Excluded("x is excluded".into()), Code::TargetExcluded),
+            (Dns::Refused(excluded), Code::TargetExcluded),
         ] {
             let o = Observations {
                 host: HOST.into(),
-                dns: Some(Dns::Failed(e)),
+                dns: Some(dns),
                 https: None,
                 walk: None,
                 https_walk: None,

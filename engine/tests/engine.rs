@@ -1177,3 +1177,49 @@ async fn csp_upgrades_and_the_implicit_favicon_are_judged_as_chrome_does() {
     let r = scan(&engine, "icon-named.gov.test").await;
     assert_eq!(codes(&r), vec![], "{:#?}", r.findings);
 }
+
+/// Grants every lease on an address after `0`: a site queued behind others on a shared
+/// host.
+struct SlowLeases(Duration);
+
+impl engine::polite::Limiter for SlowLeases {
+    fn acquire(
+        &self,
+        _ip: std::net::IpAddr,
+        _limit: usize,
+    ) -> futures::future::BoxFuture<'_, engine::polite::Lease> {
+        Box::pin(async move {
+            tokio::time::sleep(self.0).await;
+            engine::polite::Lease::free()
+        })
+    }
+}
+
+#[tokio::test]
+async fn waiting_for_a_lease_on_the_address_is_not_the_sites_time() {
+    let mut lab = Lab::new(22).await;
+    lab.site(
+        "queued.gov.test",
+        Some(redirect(301, "https://queued.gov.test/")),
+        Some(Https::Serve(
+            vec!["queued.gov.test"],
+            page(
+                "<html><head><link rel=icon href=/i.png></head><body>ok</body></html>",
+                &[HSTS_YEAR, HTML],
+            ),
+        )),
+    )
+    .await;
+    let mut config = lab.config();
+    config.per_ip_concurrency = 1;
+    config.limits.site_timeout = Duration::from_secs(2);
+    // The lease comes after 3 s, past the 2 s the site may take.
+    let engine =
+        Engine::with_limiter(config, Arc::new(SlowLeases(Duration::from_secs(3)))).unwrap();
+    let r = scan(&engine, "queued.gov.test").await;
+    assert_eq!(codes(&r), vec![], "{:#?}", r.findings);
+    assert!(
+        r.https_ok && r.forced_https,
+        "no timeout for waiting its turn"
+    );
+}

@@ -128,6 +128,9 @@ codes! {
     /// The chain ends at an anchor the browser still carries, but whose constraints exclude
     /// this certificate (Chrome's SCT-date rules, a version-limited trust).
     CertDistrusted = "cert_distrusted", Error;
+    /// The operator excluded the site's host or address (`--exclude`): it was not
+    /// contacted. Added so that an excluded site still has a result that says so.
+    TargetExcluded = "target_excluded", Error;
 }
 
 /// A string that is not one of the finding codes.

@@ -10,10 +10,12 @@
 
 pub mod finding;
 pub mod result;
+pub mod settings;
 pub mod site;
 pub mod sitelist;
 pub mod text;
 
 pub use finding::{Code, Finding, Severity};
 pub use result::*;
+pub use settings::JobSettings;
 pub use site::{Site, SiteError};

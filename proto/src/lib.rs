@@ -6,7 +6,9 @@
 //! - [`model::Site`] ⇄ [`v1::Site`]: `From<&Site>`, and `TryFrom<v1::Site>` which parses the
 //!   entry again (the coordinator never trusts that the client parsed it right);
 //! - [`IndexedResult`] ⇄ [`v1::SiteResult`]: a result travels as the JSON object `scanctl
-//!   scan` writes, with its position in the list.
+//!   scan` writes, with its position in the list;
+//! - [`model::JobSettings`] ⇄ [`v1::ScanSettings`]: `TryFrom` checks the browser, the ports
+//!   and the timeouts (the engine checks the rest when it builds from them).
 //!
 //! The `.proto` file is `proto/scan/v1/scan.proto`; it is compiled at build time with
 //! `protox`, so no `protoc` is needed.
@@ -41,6 +43,9 @@ pub enum Error {
         parsed_host: String,
         parsed_path: String,
     },
+    /// Job settings that cannot be right.
+    #[error("job settings: {0}")]
+    InvalidSettings(String),
     /// A result's JSON is not a site result.
     #[error("result #{index}: not a site result: {source}")]
     InvalidResult {
@@ -88,6 +93,68 @@ impl TryFrom<v1::Site> for model::Site {
         site.category = wire.category;
         site.parent = wire.parent;
         Ok(site)
+    }
+}
+
+impl From<&model::JobSettings> for v1::ScanSettings {
+    fn from(s: &model::JobSettings) -> Self {
+        v1::ScanSettings {
+            trust: s.trust.as_str().to_owned(),
+            chrome_version: s.chrome_version.clone().unwrap_or_default(),
+            ca_pem: s.ca_pem.clone(),
+            root_constraints: s.root_constraints.clone(),
+            allow_private_targets: s.allow_private_targets,
+            site_timeout_secs: s.site_timeout_secs,
+            step_timeout_secs: s.step_timeout_secs,
+            legacy_probe: s.legacy_probe,
+            favicon_check: s.favicon_check,
+            user_agent: s.user_agent.clone(),
+            per_ip_concurrency: s.per_ip_concurrency,
+            exclude: s.exclude.clone(),
+            http_port: u32::from(s.http_port),
+            https_port: u32::from(s.https_port),
+        }
+    }
+}
+
+impl TryFrom<v1::ScanSettings> for model::JobSettings {
+    type Error = Error;
+
+    fn try_from(w: v1::ScanSettings) -> Result<Self, Error> {
+        let bad = |why: String| Error::InvalidSettings(why);
+        let trust = match w.trust.as_str() {
+            "chrome" => model::Browser::Chrome,
+            "mozilla" => model::Browser::Mozilla,
+            other => return Err(bad(format!("trust {other:?} is not chrome or mozilla"))),
+        };
+        let port = |p: u32, what: &str| {
+            u16::try_from(p)
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| bad(format!("{what} {p} is not a port")))
+        };
+        if w.site_timeout_secs == 0 || w.step_timeout_secs == 0 {
+            return Err(bad("a timeout of 0 seconds".into()));
+        }
+        if w.user_agent.is_empty() {
+            return Err(bad("an empty User-Agent".into()));
+        }
+        Ok(model::JobSettings {
+            trust,
+            chrome_version: Some(w.chrome_version).filter(|v| !v.is_empty()),
+            ca_pem: w.ca_pem,
+            root_constraints: w.root_constraints,
+            allow_private_targets: w.allow_private_targets,
+            site_timeout_secs: w.site_timeout_secs,
+            step_timeout_secs: w.step_timeout_secs,
+            legacy_probe: w.legacy_probe,
+            favicon_check: w.favicon_check,
+            user_agent: w.user_agent,
+            per_ip_concurrency: w.per_ip_concurrency,
+            exclude: w.exclude,
+            http_port: port(w.http_port, "http_port")?,
+            https_port: port(w.https_port, "https_port")?,
+        })
     }
 }
 
@@ -183,6 +250,40 @@ mod tests {
         // Empty host/path: taken from the parse.
         let site = model::Site::try_from(wire("a.gov.tw/x", "", "")).unwrap();
         assert_eq!((site.host.as_str(), site.path.as_str()), ("a.gov.tw", "/x"));
+    }
+
+    #[test]
+    fn job_settings_round_trip_and_bad_ones_are_typed_errors() {
+        let settings = model::JobSettings {
+            trust: model::Browser::Mozilla,
+            chrome_version: Some("139".into()),
+            ca_pem: vec!["-----BEGIN CERTIFICATE-----".into()],
+            root_constraints: vec!["ab:sctnotafter=1".into()],
+            allow_private_targets: true,
+            site_timeout_secs: 20,
+            step_timeout_secs: 4,
+            legacy_probe: false,
+            favicon_check: true,
+            user_agent: "govscan/1 (+https://x.gov.tw/)".into(),
+            per_ip_concurrency: 2,
+            exclude: vec!["10.0.0.0/8".into()],
+            http_port: 8080,
+            https_port: 8443,
+        };
+        let wire = v1::ScanSettings::from(&settings);
+        assert_eq!(
+            model::JobSettings::try_from(wire.clone()).unwrap(),
+            settings
+        );
+        let mut bad = wire.clone();
+        bad.trust = "opera".into();
+        assert!(matches!(
+            model::JobSettings::try_from(bad),
+            Err(Error::InvalidSettings(_))
+        ));
+        let mut bad = wire;
+        bad.https_port = 70_000;
+        assert!(model::JobSettings::try_from(bad).is_err());
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! | `P:job:ID:results` | hash | site index → result JSON, written set-if-absent |
 //! | `P:workers` | sorted set | worker name → last heartbeat (unix ms) |
 //!
+//! Job settings, the cluster's queue settings and per-address leases: see [`settings`].
+//!
 //! Ended jobs expire after a retention period, and heartbeats of workers long gone are
 //! pruned: see [`Queue::sweep_retention`] and [`Queue::delete_job`].
 //!
@@ -61,11 +63,13 @@ mod clock;
 mod connect;
 mod retention;
 mod scripts;
+mod settings;
 mod url;
 
 pub use clock::{Clock, unix_ms};
 pub use connect::{CredentialFiles, Credentials, Tls};
 pub use retention::{HEARTBEAT_KEEP, SETTLE, Swept};
+pub use settings::ClusterSettings;
 pub use url::{choose_url, read_url_file, redact};
 
 use model::{Code, Site, SiteResult};
@@ -216,6 +220,10 @@ pub struct JobInfo {
     pub created_ms: u64,
     /// 0 while not final.
     pub finished_ms: u64,
+    /// The scan settings the job carries (`None`: submitted without; workers' flags decide).
+    pub settings: Option<model::JobSettings>,
+    /// The digest of those settings, as every result of the job should carry it.
+    pub settings_digest: String,
 }
 
 impl JobInfo {
@@ -1088,7 +1096,10 @@ fn parse_job(job: &JobId, key: &str, f: &HashMap<String, String>) -> Result<JobI
         key: key.to_owned(),
         why: format!("state {state:?}"),
     })?;
+    let (settings, settings_digest) = settings::parse_settings(key, f)?;
     Ok(JobInfo {
+        settings,
+        settings_digest,
         id: job.clone(),
         name: f.get("name").cloned().unwrap_or_default(),
         label: f.get("label").cloned().unwrap_or_default(),
@@ -1129,6 +1140,8 @@ mod tests {
             taken: 30,
             created_ms: 0,
             finished_ms: 0,
+            settings: None,
+            settings_digest: String::new(),
         };
         assert_eq!((info.queued(), info.in_flight()), (70, 15));
         // Cancel fills results for sites never taken: nothing queued or in flight.

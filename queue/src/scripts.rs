@@ -86,3 +86,23 @@ return state
 "#,
     )
 });
+
+/// Take a lease on an address if fewer than the limit are held (expired ones dropped
+/// first), by Redis's own clock so workers' clocks need not agree.
+///
+/// KEYS: the address's sorted set. ARGV: lease id, limit, time to live (ms).
+/// Returns 1 when taken, 0 when the limit is reached.
+pub(crate) static LEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+local ttl = tonumber(ARGV[3])
+redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+"#,
+    )
+});

@@ -394,3 +394,70 @@ async fn delete_removes_an_ended_job_and_refuses_a_running_one() {
         queue::Error::UnknownJob(_)
     ));
 }
+
+#[tokio::test]
+async fn leases_on_an_address_stop_at_the_limit_and_a_dead_holders_expire() {
+    let redis = Redis::start();
+    let q = redis.queue();
+    let long = Duration::from_secs(60);
+    assert!(q.try_lease("192.0.2.1", "w1-0", 2, long).await.unwrap());
+    assert!(q.try_lease("192.0.2.1", "w2-0", 2, long).await.unwrap());
+    assert!(
+        !q.try_lease("192.0.2.1", "w3-0", 2, long).await.unwrap(),
+        "two held: a third waits"
+    );
+    assert!(
+        q.try_lease("192.0.2.2", "w3-0", 2, long).await.unwrap(),
+        "another address is apart"
+    );
+    assert_eq!(q.leases("192.0.2.1").await.unwrap(), 2);
+    q.release_lease("192.0.2.1", "w1-0").await.unwrap();
+    assert!(q.try_lease("192.0.2.1", "w3-1", 2, long).await.unwrap());
+    // A holder that died never gives its lease back: it expires.
+    let short = Duration::from_millis(200);
+    assert!(q.try_lease("192.0.2.3", "dead-0", 1, short).await.unwrap());
+    assert!(!q.try_lease("192.0.2.3", "w1-1", 1, long).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        q.try_lease("192.0.2.3", "w1-2", 1, long).await.unwrap(),
+        "an expired lease does not count"
+    );
+}
+
+#[tokio::test]
+async fn a_jobs_settings_and_the_queue_settings_are_kept_for_the_workers() {
+    let redis = Redis::start();
+    let q = redis.queue();
+    assert_eq!(q.cluster_settings().await.unwrap(), None);
+    let cluster = queue::ClusterSettings {
+        reclaim_idle: Duration::from_secs(7),
+        max_deliveries: 5,
+    };
+    q.set_cluster_settings(&cluster).await.unwrap();
+    assert_eq!(q.cluster_settings().await.unwrap(), Some(cluster));
+
+    let id = job(&q, "j-settings", 3, 3).await;
+    assert_eq!(q.job(&id).await.unwrap().unwrap().settings, None);
+    let settings = model::JobSettings {
+        trust: model::Browser::Mozilla,
+        chrome_version: None,
+        ca_pem: vec!["PEM".into()],
+        root_constraints: Vec::new(),
+        allow_private_targets: false,
+        site_timeout_secs: 30,
+        step_timeout_secs: 5,
+        legacy_probe: false,
+        favicon_check: true,
+        user_agent: "govscan/test".into(),
+        per_ip_concurrency: 2,
+        exclude: vec!["10.0.0.0/8".into()],
+        http_port: 80,
+        https_port: 443,
+    };
+    q.set_job_settings(&id, &settings, "0123456789abcdef")
+        .await
+        .unwrap();
+    let info = q.job(&id).await.unwrap().unwrap();
+    assert_eq!(info.settings, Some(settings));
+    assert_eq!(info.settings_digest, "0123456789abcdef");
+}

@@ -478,6 +478,12 @@ fn texts(code: Code) -> Option<&'static Texts> {
             "將公開的 DNS 紀錄指向公開網路位址",
             "point the public DNS record to a public address"
         ),
+        Code::TargetExcluded => t!(
+            "依管理者設定排除，未掃描",
+            "excluded by the operator: not contacted",
+            "若此網站應納入檢測，自排除清單（--exclude）移除",
+            "remove it from the exclusion list (--exclude) if it should be scanned"
+        ),
         Code::ScanFailed => t!(
             "掃描未能完成",
             "the scan could not finish",

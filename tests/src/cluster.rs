@@ -194,6 +194,10 @@ pub struct Builder {
     archive: Option<String>,
     secure: bool,
     max_job_sites: Option<u64>,
+    /// More flags for every worker (e.g. `--per-ip-concurrency 2`).
+    worker_flags: Vec<String>,
+    /// Workers started without `--allow-private-targets`.
+    forbid_private: bool,
 }
 
 impl Default for Builder {
@@ -210,6 +214,8 @@ impl Default for Builder {
             archive: None,
             secure: false,
             max_job_sites: None,
+            worker_flags: Vec::new(),
+            forbid_private: false,
         }
     }
 }
@@ -243,6 +249,18 @@ impl Builder {
     /// ([`Cluster::coordinator_metrics`], [`Cluster::worker_metrics`]).
     pub fn metrics(mut self) -> Self {
         self.metrics = true;
+        self
+    }
+    /// Every worker also gets `flags`.
+    pub fn worker_flags(mut self, flags: &[&str]) -> Self {
+        self.worker_flags
+            .extend(flags.iter().map(|f| (*f).to_owned()));
+        self
+    }
+    /// Workers that do not allow private targets (the farm is on loopback: a job asking
+    /// for them there gets `target_private` on every site).
+    pub fn forbid_private_targets(mut self) -> Self {
+        self.forbid_private = true;
         self
     }
     /// Workers abort on taking a shard holding `host` (their test-only fault injection).
@@ -494,7 +512,12 @@ impl Cluster {
             ])
             .args(["--reclaim-idle", &self.options.reclaim_idle])
             .args(["--max-deliveries", &self.options.max_deliveries.to_string()])
-            .args(&self.scan_flags)
+            .args(
+                self.scan_flags
+                    .iter()
+                    .filter(|f| !(self.options.forbid_private && *f == "--allow-private-targets")),
+            )
+            .args(&self.options.worker_flags)
             .stdout(log_file(&log))
             .stderr(log_file(&log));
         if let Some(host) = &self.options.crash_on_host {
@@ -539,8 +562,20 @@ impl Cluster {
         out
     }
 
+    /// The settings a job of this lab carries (`scanctl submit` takes them as `scanctl
+    /// scan` does): the farm's CA, private targets, the farm's ports. The nameserver is
+    /// the workers' own.
+    pub fn job_flags(&self) -> Vec<std::ffi::OsString> {
+        let mut flags = self.scan_flags.clone();
+        if let Some(i) = flags.iter().position(|f| f == "--dns-server") {
+            flags.drain(i..i + 2);
+        }
+        flags
+    }
+
     /// `scanctl ARGS` against this cluster's coordinator (a secure cluster's: as
-    /// [`Identity::Operator`]).
+    /// [`Identity::Operator`]); `scanctl submit` carries the lab's [`Cluster::job_flags`]
+    /// before the caller's own.
     pub async fn scanctl(&self, args: &[&str]) -> Run {
         self.scanctl_as(Identity::Operator, args).await
     }
@@ -549,6 +584,9 @@ impl Cluster {
     /// otherwise `id` is ignored).
     pub async fn scanctl_as(&self, id: Identity, args: &[&str]) -> Run {
         let mut full: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        if args.first() == Some(&"submit") {
+            full.splice(1..1, self.job_flags());
+        }
         match &self.secure {
             Some(s) => full.extend(s.scanctl_args(id, self.coordinator_port)),
             None => full.extend(["--coordinator".into(), self.coordinator_url().into()]),

@@ -18,6 +18,13 @@
 //!   ([`queue::Queue::reclaim`]) and ends those that exhausted their deliveries.
 //! - A background task sends a heartbeat and refreshes the idle time of the shards held, so
 //!   a live worker's long shard is never reclaimed from under it.
+//! - Each job is scanned with the settings it carries (`scanctl submit`'s flags), capped
+//!   by this worker's own ([`engine::Config::for_job`]); a job without settings is scanned
+//!   with the worker's flags. One engine per job, cached; all share the resolver and the
+//!   per-address leases ([`ClusterLimiter`]).
+//! - `--reclaim-idle` and `--max-deliveries` are the coordinator's: read from Redis
+//!   ([`queue::Queue::cluster_settings`]) before each reclaim round; the worker's own
+//!   values only stand in until the coordinator has published them.
 //! - Results are written in batches (one round trip per batch); the last write of a shard
 //!   also acknowledges it. A redelivered shard only scans sites without a result.
 //! - Redis errors (a restart, a network cut) are logged and retried with backoff; nothing
@@ -31,8 +38,10 @@
 //! and the shards it held stay pending, to be reclaimed by another worker.
 
 pub mod metrics;
+pub mod polite;
 
 pub use metrics::Metrics;
+pub use polite::ClusterLimiter;
 
 use engine::Engine;
 use model::{Site, SiteResult};
@@ -164,9 +173,17 @@ impl Drop for Pending {
     }
 }
 
+/// Engines kept for jobs seen lately (each job's settings built once).
+const ENGINES_KEPT: usize = 16;
+
 /// A worker: the engine, two queue handles (one for blocking reads) and its configuration.
 pub struct Worker {
+    /// Built from the worker's own flags: the defaults and limits of every job's engine.
     engine: Arc<Engine>,
+    /// Engines for jobs' settings, by job.
+    engines: Mutex<HashMap<queue::JobId, Arc<Engine>>>,
+    /// The queue settings in force: the coordinator's once read, else the worker's.
+    queue_settings: Mutex<queue::ClusterSettings>,
     /// For blocking reads of new shards only (they hold the connection while waiting).
     reader: Queue,
     /// For everything else.
@@ -187,14 +204,73 @@ impl Worker {
         config: Config,
         clock: Clock,
     ) -> Self {
+        let queue_settings = Mutex::new(queue::ClusterSettings {
+            reclaim_idle: config.reclaim_idle,
+            max_deliveries: config.max_deliveries,
+        });
         Worker {
             engine,
+            engines: Mutex::default(),
+            queue_settings,
             reader,
             queue,
             config,
             clock,
             metrics: Metrics::default(),
         }
+    }
+
+    fn queue_settings(&self) -> queue::ClusterSettings {
+        *self.queue_settings.lock().expect("settings lock")
+    }
+
+    /// Follow the queue settings the coordinator published (kept when Redis does not say).
+    async fn refresh_queue_settings(&self) {
+        match self.queue.cluster_settings().await {
+            Ok(Some(s)) => {
+                let mut current = self.queue_settings.lock().expect("settings lock");
+                if *current != s {
+                    tracing::info!(reclaim_idle = ?s.reclaim_idle, max_deliveries = s.max_deliveries, "queue settings from the coordinator");
+                    *current = s;
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::debug!("reading the queue settings: {e}"),
+        }
+    }
+
+    /// The engine that scans `job`: its settings on this worker's limits, built once.
+    /// `Err`: the settings cannot be used (say why in each site's result).
+    async fn engine_for(&self, job: &queue::JobId) -> Result<Arc<Engine>, String> {
+        if let Some(e) = self.engines.lock().expect("engines lock").get(job) {
+            return Ok(Arc::clone(e));
+        }
+        let info = self
+            .retry_transient("reading a job's settings", || self.queue.job(job))
+            .await
+            .map_err(|e| format!("its settings could not be read: {e}"))?;
+        let engine = match info.and_then(|i| i.settings) {
+            None => Arc::clone(&self.engine),
+            Some(settings) => {
+                let config = self
+                    .engine
+                    .config()
+                    .for_job(&settings)
+                    .map_err(|e| format!("its settings cannot be used: {e}"))?;
+                let engine = self
+                    .engine
+                    .derive(config)
+                    .map_err(|e| format!("its settings cannot be used: {e}"))?;
+                tracing::info!(job = %job, settings_digest = %engine.provenance().settings_digest, "scanning a job with its settings");
+                Arc::new(engine)
+            }
+        };
+        let mut engines = self.engines.lock().expect("engines lock");
+        if engines.len() >= ENGINES_KEPT {
+            engines.clear();
+        }
+        engines.insert(job.clone(), Arc::clone(&engine));
+        Ok(engine)
     }
 
     /// The worker's metrics (clones count into the same ones): register them to serve them.
@@ -219,7 +295,6 @@ impl Worker {
         let beat_stop = CancellationToken::new();
         let beat = tokio::spawn(Arc::clone(&this).heartbeat(Arc::clone(&held), beat_stop.clone()));
 
-        let reclaim_every = (this.config.reclaim_idle / 2).max(Duration::from_millis(200));
         let mut last_reclaim: Option<tokio::time::Instant> = None;
         let mut backoff = Backoff::new(this.metrics.clone());
         let mut rotation = 0usize;
@@ -247,14 +322,18 @@ impl Worker {
                 }
             }
             let mut got = Vec::new();
+            let reclaim_every =
+                (this.queue_settings().reclaim_idle / 2).max(Duration::from_millis(200));
             if last_reclaim.is_none_or(|t| t.elapsed() >= reclaim_every) {
                 last_reclaim = Some(tokio::time::Instant::now());
+                this.refresh_queue_settings().await;
+                let queue_settings = this.queue_settings();
                 match this
                     .queue
                     .reclaim(
                         Some(&this.config.name),
-                        this.config.reclaim_idle,
-                        this.config.max_deliveries,
+                        queue_settings.reclaim_idle,
+                        queue_settings.max_deliveries,
                         free,
                         this.now_ms(),
                     )
@@ -333,9 +412,9 @@ impl Worker {
 
     /// Heartbeat and refresh the shards held, until `stop`.
     async fn heartbeat(self: Arc<Self>, held: Held, stop: CancellationToken) {
-        let every = (self.config.reclaim_idle / 3)
-            .clamp(Duration::from_millis(200), Duration::from_secs(5));
         loop {
+            let every = (self.queue_settings().reclaim_idle / 3)
+                .clamp(Duration::from_millis(200), Duration::from_secs(5));
             let list: Vec<Delivery> = held.lock().expect("held lock").values().cloned().collect();
             let now = self.now_ms();
             if let Err(e) = self.queue.heartbeat(&self.config.name, now).await {
@@ -382,6 +461,22 @@ impl Worker {
             .await;
             return;
         }
+        let engine = match self.engine_for(&d.job).await {
+            Ok(engine) => engine,
+            Err(why) => {
+                tracing::error!(job = %d.job, shard = d.shard, "not scanning the shard: {why}");
+                let mut results = work.unreadable_results();
+                results.extend(work.sites.iter().map(|(i, site)| {
+                    let why = format!("not scanned: the job's settings: {why}");
+                    (*i, SiteResult::failed(site, why))
+                }));
+                self.retry("writing results and acknowledging", || {
+                    self.queue.store(&d, &results, true, self.now_ms())
+                })
+                .await;
+                return;
+            }
+        };
         tracing::info!(job = %d.job, shard = d.shard, sites = work.sites.len(), deliveries = d.deliveries, "scanning a shard");
         // A record that does not parse ends as its own result; the rest is scanned.
         let mut batch: Vec<(u64, SiteResult)> = work.unreadable_results();
@@ -393,7 +488,7 @@ impl Worker {
                 .await
                 .expect("the scan semaphore is never closed");
             pending.release(1);
-            let engine = Arc::clone(&self.engine);
+            let engine = Arc::clone(&engine);
             let now = (self.clock)();
             let task_site = site.clone();
             let metrics = self.metrics.clone();

@@ -1,5 +1,6 @@
 //! `scan-worker`: takes shards from the Redis queue and scans them. The scan flags are those
-//! of `scanctl scan` (environment `SCAN_*`); the worker's own flags read `SCAN_WORKER_*`.
+//! of `scanctl scan` (environment `SCAN_*`): the defaults and limits of the jobs' own
+//! settings; the worker's own flags read `SCAN_WORKER_*`.
 
 use anyhow::Context;
 use clap::Parser;
@@ -48,10 +49,12 @@ struct Args {
     /// while fewer than --concurrency of the sites held wait to start; this only bounds memory.
     #[arg(long, env = "SCAN_WORKER_SHARDS_IN_FLIGHT")]
     shards_in_flight: Option<usize>,
-    /// Claim shards another worker left idle this long (e.g. 30s).
+    /// Claim shards another worker left idle this long (e.g. 30s). The coordinator's value
+    /// (published in Redis) replaces it once read: this only stands in until then.
     #[arg(long, env = "SCAN_WORKER_RECLAIM_IDLE", default_value = "30s", value_parser = queue::parse_duration)]
     reclaim_idle: Duration,
-    /// Deliveries of a shard before its remaining sites get `scan_failed` results.
+    /// Deliveries of a shard before its remaining sites get `scan_failed` results. Like
+    /// --reclaim-idle, replaced by the coordinator's value once read.
     #[arg(long, env = "SCAN_WORKER_MAX_DELIVERIES", default_value_t = 3)]
     max_deliveries: u64,
     /// Redis key prefix (must match the coordinator's).
@@ -81,8 +84,6 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
     let engine_config = args.scan.to_config().context("scan flags")?;
-    let engine =
-        Arc::new(engine::Engine::new(engine_config).context("cannot start the scanning engine")?);
     let name = args.name.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/etc/hostname")
             .map(|h| h.trim().to_owned())
@@ -120,6 +121,13 @@ async fn main() -> anyhow::Result<()> {
     let queue =
         queue::Queue::connect(&redis, &options).with_context(|| format!("redis URL {shown:?}"))?;
     tracing::info!(name = %config.name, redis = %shown, "connecting");
+    // A lease outlives the longest a site may hold it; a dead worker's expire after that.
+    let lease_ttl = engine_config.limits.site_timeout + Duration::from_secs(60);
+    let limiter = worker::ClusterLimiter::new(queue.clone(), config.name.clone(), lease_ttl);
+    let engine = Arc::new(
+        engine::Engine::with_limiter(engine_config, Arc::new(limiter))
+            .context("cannot start the scanning engine")?,
+    );
 
     let stop = CancellationToken::new();
     let abort = CancellationToken::new();

@@ -61,6 +61,9 @@ struct Args {
     /// default (it takes shards by free scan capacity).
     #[arg(long)]
     worker_shards: Option<usize>,
+    /// Scanner `--per-ip-concurrency` (sites in flight per address; 0: no limit).
+    #[arg(long, default_value_t = 4)]
+    per_ip_concurrency: u32,
     /// Scanner `--step-timeout` (s); unset: the scanner's default.
     #[arg(long)]
     step_timeout: Option<u64>,
@@ -287,22 +290,15 @@ fn start_fleet(args: &Args, bins: &Bins, n: usize, dir: &Path) -> anyhow::Result
     Ok((farm, dns))
 }
 
-/// The scan flags shared by `scanctl scan` and `scan-worker`, for one of `processes`
-/// scanner processes.
-fn scan_flags(ctx: &Ctx, processes: usize) -> Vec<String> {
+/// The settings a job carries: `scanctl submit` takes them, and `scanctl scan` and
+/// `scan-worker` too (for the worker: its defaults and limits).
+fn job_flags(ctx: &Ctx) -> Vec<String> {
     let mut f = vec![
-        "--dns-server".to_owned(),
-        ctx.dns.clone(),
-        "--ca-file".into(),
+        "--ca-file".to_owned(),
         ctx.ca.display().to_string(),
         "--allow-private-targets".into(),
-        "--concurrency".into(),
-        ctx.args.concurrency.div_ceil(processes.max(1)).to_string(),
-        "--dns-in-flight".into(),
-        ctx.args
-            .dns_in_flight
-            .div_ceil(processes.max(1))
-            .to_string(),
+        "--per-ip-concurrency".into(),
+        ctx.args.per_ip_concurrency.to_string(),
     ];
     if let Some(s) = ctx.args.step_timeout {
         f.extend(["--step-timeout".into(), s.to_string()]);
@@ -310,6 +306,24 @@ fn scan_flags(ctx: &Ctx, processes: usize) -> Vec<String> {
     if let Some(s) = ctx.args.site_timeout {
         f.extend(["--site-timeout".into(), s.to_string()]);
     }
+    f
+}
+
+/// The scan flags shared by `scanctl scan` and `scan-worker`, for one of `processes`
+/// scanner processes.
+fn scan_flags(ctx: &Ctx, processes: usize) -> Vec<String> {
+    let mut f = job_flags(ctx);
+    f.extend([
+        "--dns-server".to_owned(),
+        ctx.dns.clone(),
+        "--concurrency".into(),
+        ctx.args.concurrency.div_ceil(processes.max(1)).to_string(),
+        "--dns-in-flight".into(),
+        ctx.args
+            .dns_in_flight
+            .div_ceil(processes.max(1))
+            .to_string(),
+    ]);
     f
 }
 
@@ -450,9 +464,11 @@ fn cluster(ctx: &Ctx, workers: usize, n: usize, dir: &Path) -> anyhow::Result<Ru
     let before = redis.cli(&["INFO", "everything"])?;
     let time_file = dir.join("submit.time");
     let mut cmd = timed(&time_file, &scanctl);
-    cmd.arg("submit")
-        .arg(&ctx.csv)
-        .args(["--wait", "--coordinator", &coordinator_url]);
+    cmd.arg("submit").arg(&ctx.csv).args(job_flags(ctx)).args([
+        "--wait",
+        "--coordinator",
+        &coordinator_url,
+    ]);
     let limit = Duration::from_secs(ctx.args.run_timeout);
     let ((wall, status), farm_cpu) = with_farm_cpu(ctx, || {
         let start = Instant::now();

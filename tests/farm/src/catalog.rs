@@ -675,8 +675,12 @@ mod tests {
         for &code in model::Code::ALL {
             // Produced by scans with other flags or in the cluster: target_private (without
             // --allow-private-targets), scan_failed (a shard that keeps failing),
-            // cert_distrusted (the ct-* sites under --root-constraint, tests/tests/scan.rs).
-            let impossible = matches!(code, TargetPrivate | ScanFailed | CertDistrusted);
+            // cert_distrusted (the ct-* sites under --root-constraint, tests/tests/scan.rs),
+            // target_excluded (the same under --exclude, tests/tests/scan.rs).
+            let impossible = matches!(
+                code,
+                TargetPrivate | ScanFailed | CertDistrusted | TargetExcluded
+            );
             assert_eq!(seen.contains(&code), !impossible, "{code} coverage");
         }
     }

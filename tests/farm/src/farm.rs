@@ -211,6 +211,7 @@ impl FarmBuilder {
             permits: Arc::new(Semaphore::new(self.max_connections)),
             latency: self.latency,
             accepted: Default::default(),
+            open: Default::default(),
         };
         let mut farm = Farm {
             sites: Vec::new(),
@@ -648,6 +649,13 @@ impl Farm {
         self.shared
             .accepted
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The most connections that were open at once on `ip` (its HTTP and HTTPS ports
+    /// together; not the `openssl s_server` children), counted by the farm from accept to
+    /// the end of serving each.
+    pub fn max_open_connections(&self, ip: std::net::IpAddr) -> usize {
+        self.shared.open.max(ip)
     }
 
     /// Every name the farm's DNS answers, with its address: the sites in DNS and the

@@ -42,6 +42,51 @@ pub(crate) struct Shared {
     pub latency: Duration,
     /// Connections accepted so far, all listeners together.
     pub accepted: Arc<std::sync::atomic::AtomicU64>,
+    /// Connections open now and the most open at once, per address.
+    pub open: Arc<OpenConnections>,
+}
+
+/// Connections open per address (all its ports together), counted from accept to the end of
+/// serving them, with the most seen at once: what a polite scanner must keep low.
+#[derive(Debug, Default)]
+pub struct OpenConnections {
+    by_ip: std::sync::Mutex<HashMap<std::net::IpAddr, (usize, usize)>>,
+}
+
+impl OpenConnections {
+    fn opened(&self, ip: std::net::IpAddr) {
+        let mut map = self.by_ip.lock().expect("open lock");
+        let (now, max) = map.entry(ip).or_default();
+        *now += 1;
+        *max = (*max).max(*now);
+    }
+
+    fn closed(&self, ip: std::net::IpAddr) {
+        if let Some((now, _)) = self.by_ip.lock().expect("open lock").get_mut(&ip) {
+            *now = now.saturating_sub(1);
+        }
+    }
+
+    /// The most connections open at once on `ip` so far.
+    pub fn max(&self, ip: std::net::IpAddr) -> usize {
+        self.by_ip
+            .lock()
+            .expect("open lock")
+            .get(&ip)
+            .map_or(0, |(_, max)| *max)
+    }
+}
+
+/// Counts a connection open until dropped.
+struct Open {
+    counter: Arc<OpenConnections>,
+    ip: std::net::IpAddr,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.counter.closed(self.ip);
+    }
 }
 
 /// The sites of one address, by host.
@@ -89,6 +134,7 @@ where
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let s = shared.clone();
+    let ip = listener.local_addr().map(|a| a.ip()).ok();
     shared.tracker.spawn(async move {
         loop {
             // Accept first, then wait for a permit: an idle listener holds none, so a farm
@@ -105,6 +151,13 @@ where
                     }
                 },
             };
+            let open = ip.map(|ip| {
+                s.open.opened(ip);
+                Open {
+                    counter: Arc::clone(&s.open),
+                    ip,
+                }
+            });
             let permit = tokio::select! {
                 _ = s.cancel.cancelled() => return,
                 p = s.permits.clone().acquire_owned() => match p {
@@ -118,6 +171,7 @@ where
             let cancel = s.cancel.clone();
             s.tracker.spawn(async move {
                 let _permit = permit;
+                let _open = open;
                 tokio::select! {
                     _ = cancel.cancelled() => {}
                     _ = fut => {}
