@@ -204,8 +204,8 @@ impl Engine {
         result
     }
 
-    /// 1. The name: the addresses that may be contacted, or `None` when there are none
-    /// (what was seen is in `state`).
+    /// Step 1, the name: the addresses that may be contacted, or `None` when there are
+    /// none (what was seen is in `state`).
     async fn resolve(&self, site: &Site, state: &mut State) -> Option<Vec<IpAddr>> {
         if let Some(entry) = self.policy.excluded_host(&site.host) {
             state.obs.dns = Some(Dns::Excluded(format!(
@@ -243,7 +243,7 @@ impl Engine {
         }
     }
 
-    /// 2–5. Everything after the name. `one_at_a_time`: the site holds a lease on its
+    /// Steps 2 to 5, everything after the name. `one_at_a_time`: the site holds a lease on its
     /// address, so its connections there are made one after another (N leases, at most N
     /// connections on the address).
     async fn run(

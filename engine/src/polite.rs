@@ -39,19 +39,22 @@ pub trait Limiter: Send + Sync {
     fn acquire(&self, ip: IpAddr, limit: usize) -> BoxFuture<'_, Lease>;
 }
 
+/// A semaphore per address and limit.
+type Semaphores = Arc<Mutex<HashMap<(IpAddr, usize), Arc<Semaphore>>>>;
+
 /// Per-address semaphores in this process (one per address and limit: jobs with different
 /// limits each get theirs). A semaphore is dropped when nobody holds or waits for it, so a
 /// national scan keeps only the addresses in flight.
 #[derive(Default)]
 pub struct Local {
-    by_ip: Arc<Mutex<HashMap<(IpAddr, usize), Arc<Semaphore>>>>,
+    by_ip: Semaphores,
 }
 
 /// A permit of [`Local`]; forgets the address's semaphore when it was the last user.
 struct LocalPermit {
     permit: Option<OwnedSemaphorePermit>,
     key: (IpAddr, usize),
-    by_ip: Arc<Mutex<HashMap<(IpAddr, usize), Arc<Semaphore>>>>,
+    by_ip: Semaphores,
 }
 
 impl Drop for LocalPermit {
