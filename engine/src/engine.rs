@@ -276,7 +276,7 @@ impl Engine {
         };
         state.details = Some(examined.details);
         state.obs.https = Some(examined.endpoint);
-        let kept = examined.kept;
+        let favicon = examined.favicon;
         let site_page = examined.response;
         let mut pages = HashMap::new();
         if let Some(a) = examined.analysis {
@@ -351,16 +351,20 @@ impl Engine {
         });
         let analysis = final_page.or_else(|| pages.remove(&https_url));
         if let Some(a) = analysis {
+            let asks_for_favicon = asks_for_implicit_favicon(&a);
             let mut mixed = a.mixed;
             // A page that names no icon makes Chrome request its origin's /favicon.ico; a
             // redirect from there to http:// is blocked as mixed content, like an icon link.
             if self.config.check_implicit_favicon
-                && !a.icon_linked
-                && mixed.upgrade_insecure_requests.is_none()
+                && asks_for_favicon
                 && let Ok(page) = Url::parse(&mixed.page)
-                && let Some((from, to)) = self
-                    .implicit_favicon(&page, &site.host, &allowed, kept)
-                    .await
+                && let Some((from, to)) = match favicon {
+                    Some((origin, answer)) if origin == page.origin() => answer,
+                    _ => {
+                        self.implicit_favicon(&page, &site.host, &allowed, None)
+                            .await
+                    }
+                }
             {
                 mixed.active.count += 1;
                 if mixed.active.samples.len() < self.config.limits.max_samples {
@@ -395,6 +399,18 @@ impl Engine {
             self.fetcher.get_kept(url, addrs, port).await
         } else {
             (self.fetcher.get(url, addrs, port).await, None)
+        };
+        // Read once here; the walk and the mixed-content step reuse it.
+        let analysis = fetched.result.as_ref().ok().and_then(analyze_page);
+        // A page that names no icon: Chrome asks for its origin's /favicon.ico on the page's
+        // connection. Asked now, before anything else connects to the address, and the
+        // connection closed (one connection at a time per site on a leased address).
+        let favicon = match (kept, &analysis) {
+            (Some(kept), Some(a)) if asks_for_implicit_favicon(a) => Some((
+                url.origin(),
+                self.implicit_favicon(url, host, addrs, Some(kept)).await,
+            )),
+            _ => None,
         };
         let mut details = HttpsDetails {
             address: fetched.address.map(|a| a.to_string()),
@@ -444,8 +460,6 @@ impl Engine {
                     .as_deref()
                     .and_then(|v| crate::hsts::parse(v).ok())
                     .map(|h| h.max_age);
-                // Read once here; the walk and the mixed-content step reuse it.
-                let analysis = analyze_page(&response);
                 // Where the response sends the visitor: a 3xx, or a delay-0 meta refresh.
                 let location = match response.location() {
                     Some(loc) => Some(
@@ -464,7 +478,7 @@ impl Engine {
                 };
                 let mut examined = self.finish(endpoint, details, Some(response));
                 examined.analysis = analysis;
-                examined.kept = kept;
+                examined.favicon = favicon;
                 examined
             }
             (None, Err(fetch::Error::Tls(rustls)), Some(addr)) => {
@@ -567,7 +581,7 @@ impl Engine {
             details,
             response,
             analysis: None,
-            kept: None,
+            favicon: None,
         }
     }
 
@@ -790,8 +804,9 @@ struct Examined {
     response: Option<fetch::Response>,
     /// The page, when it is 2xx HTML.
     analysis: Option<Analysis>,
-    /// The connection, kept open for the page's `/favicon.ico` (the site's own endpoint).
-    kept: Option<fetch::Kept>,
+    /// The implicit `/favicon.ico` of the page's origin, already asked for on the page's
+    /// connection (the site's own endpoint): where it steps down to http, if it does.
+    favicon: Option<(url::Origin, Option<(Url, Url)>)>,
 }
 
 /// A 2xx HTML page as the fetcher read it (meta refresh, mixed content), with the
@@ -809,6 +824,12 @@ fn analyze_page(response: &fetch::Response) -> Option<Analysis> {
             Some(mixed_content::UPGRADE_BY_HEADER.to_owned());
     }
     Some(analysis)
+}
+
+/// Whether Chrome asks for the page's implicit `/favicon.ico`: the page names no icon, and
+/// no `upgrade-insecure-requests` would send it over https anyway.
+fn asks_for_implicit_favicon(a: &Analysis) -> bool {
+    !a.icon_linked && a.mixed.upgrade_insecure_requests.is_none()
 }
 
 /// Where a delay-0 meta refresh sends the visitor (not the page itself).
