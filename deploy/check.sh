@@ -62,6 +62,9 @@ done
 #    throw-away root, for the targets they are ordered after)
 units="$root/usr/lib/systemd/system"
 cp -an /usr/lib/systemd/system/. "$units/"
+# ExecReload= sends SIGHUP with the base system's /bin/kill (procps, on every Debian), which
+# the throw-away root of our packages alone does not hold.
+mkdir -p "$root/bin" && cp -n /bin/kill "$root/bin/kill"
 cp "$units/scan-worker@.service" "$work/scan-worker@01.service"
 for unit in "$units/scan-coordinator.service" "$work/scan-worker@01.service"; do
   # verify resolves ExecStart= and EnvironmentFile= inside the throw-away root.
