@@ -90,9 +90,13 @@ async fn four_workers_keep_to_two_sites_at_a_time_on_a_shared_host() {
     }
     // Two sites in flight, each making its connections to the address one at a time (the
     // implicit favicon is asked for on the page's connection before anything else connects).
+    // The farm counts a connection until its server sees the client's close, so at a lease's
+    // hand-over the next site's first connection can overlap the last one's closing: 2 seen
+    // on a quiet machine, 3 on a loaded one. Asserted: no more than one closing connection
+    // per lease beside the open ones (before the favicon change, a site held 2 open).
     assert!(
-        (1..=2).contains(&max),
-        "at most 2 connections at once on the shared address, the farm saw {max}"
+        (1..=4).contains(&max),
+        "at most 2 connections at once on the shared address (plus closings not yet seen), the farm saw {max}"
     );
     // The control: the same fleet without the limit is hit much harder, so the count above
     // can fail.
@@ -140,10 +144,10 @@ async fn an_embedded_scan_keeps_to_the_limit_and_excluded_sites_say_so() {
             assert!(r.https_ok && r.forced_https, "{}: {:?}", r.host, r.findings);
         }
     }
-    // As in the cluster test: at most 2 connections at once.
+    // As in the cluster test: at most 2 connections at once, plus closings not yet seen.
     let max = farm.max_open_connections(ip);
     assert!(
-        (1..=2).contains(&max),
+        (1..=4).contains(&max),
         "embedded: the farm saw {max} at once"
     );
 
