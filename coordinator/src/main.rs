@@ -66,13 +66,15 @@ struct Args {
     #[arg(long, env = "SCAN_COORDINATOR_RETAIN_FINISHED", default_value = "30d", value_parser = queue::parse_duration)]
     retain_finished: Duration,
     /// Serve Prometheus metrics at /metrics (and /healthz, /readyz) on this address, e.g.
-    /// 0.0.0.0:9100. Off by default.
+    /// 127.0.0.1:9100 (off loopback: with --metrics-tls-cert …). Off by default.
     #[arg(
         long,
         env = "SCAN_COORDINATOR_METRICS_LISTEN",
         value_name = "HOST:PORT"
     )]
     metrics_listen: Option<String>,
+    #[command(flatten)]
+    metrics_tls: telemetry::MetricsTlsArgs,
     /// Redis key prefix (several deployments can share one Redis).
     #[arg(long, env = "SCAN_COORDINATOR_REDIS_PREFIX", default_value = "govscan")]
     redis_prefix: String,
@@ -106,6 +108,11 @@ async fn main() -> anyhow::Result<()> {
     {
         gate.check_exposure(addr, args.gate.insecure_no_auth)?;
     }
+    // The metrics listener too (off loopback: TLS, /metrics for the scrapers' certificates).
+    let metrics = match &args.metrics_listen {
+        Some(addr) => Some(args.metrics_tls.bind(addr).await?),
+        None => None,
+    };
     let archive = args
         .archive
         .settings(std::env::var("PGPASSWORD").ok())
@@ -159,11 +166,13 @@ async fn main() -> anyhow::Result<()> {
     });
     tokio::spawn(reload_on_hangup(gate.clone(), shutdown.clone()));
     let clock: coordinator::Clock = Arc::new(SystemTime::now);
-    if let Some(addr) = &args.metrics_listen {
-        let metrics_listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("--metrics-listen {addr}"))?;
-        tracing::info!(listen = %metrics_listener.local_addr()?, "serving /metrics, /healthz, /readyz");
+    if let Some(telemetry::MetricsListener {
+        listener: metrics_listener,
+        tls,
+    }) = metrics
+    {
+        let local = metrics_listener.local_addr()?;
+        tracing::info!(listen = %local, tls = tls.is_some(), "serving /metrics, /healthz, /readyz");
         let endpoints = coordinator::Metrics::default().endpoints(
             env!("CARGO_PKG_VERSION"),
             queue.clone(),
@@ -173,6 +182,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::spawn(telemetry::serve(
             metrics_listener,
             endpoints,
+            tls,
             shutdown.clone(),
         ));
     }

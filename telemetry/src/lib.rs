@@ -8,6 +8,9 @@
 //! - `GET /readyz`: 200 when the `ready` check passes (Redis reachable, taking work), 503
 //!   with the reason otherwise (readiness).
 //!
+//! Off loopback the listener speaks TLS and `/metrics` wants the scraper's client
+//! certificate ([`tls`]).
+//!
 //! The registry is built by the caller and passed in: no global recorder, so a test can run
 //! two servers in one process. Every connection is bounded in time ([`REQUEST_TIMEOUT`]) and
 //! in number ([`MAX_CONNECTIONS`]).
@@ -25,6 +28,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
+
+pub mod tls;
+pub use tls::{MetricsListener, MetricsTls, MetricsTlsArgs, TlsError};
 
 /// The metric name prefix.
 pub const PREFIX: &str = "govscan";
@@ -73,12 +79,16 @@ pub struct Endpoints {
     pub ready: Ready,
 }
 
-/// Serve `/metrics`, `/healthz` and `/readyz` on `listener` until `shutdown`.
+/// Serve `/metrics`, `/healthz` and `/readyz` on `listener` until `shutdown`: over TLS
+/// with `tls` (`/metrics` then only for a client certificate of the scrapers' CA), else
+/// in plaintext.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     endpoints: Endpoints,
+    tls: Option<MetricsTls>,
     shutdown: CancellationToken,
 ) {
+    let acceptor = tls.map(|t| tokio_rustls::TlsAcceptor::from(t.config));
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let permit = tokio::select! {
@@ -98,20 +108,45 @@ pub async fn serve(
         };
         let endpoints = endpoints.clone();
         let shutdown = shutdown.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let endpoints = endpoints.clone();
-                async move { Ok::<_, std::convert::Infallible>(answer(&endpoints, req).await) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
+            let served = async {
+                match acceptor {
+                    None => connection(stream, endpoints, true).await,
+                    Some(acceptor) => {
+                        let Ok(Ok(stream)) =
+                            tokio::time::timeout(REQUEST_TIMEOUT, acceptor.accept(stream)).await
+                        else {
+                            return;
+                        };
+                        // The verifier checked any certificate presented: one is there only
+                        // when the scrapers' CA signed it.
+                        let scraper = stream.get_ref().1.peer_certificates().is_some();
+                        connection(stream, endpoints, scraper).await;
+                    }
+                }
+            };
             tokio::select! {
                 _ = shutdown.cancelled() => {}
-                _ = tokio::time::timeout(REQUEST_TIMEOUT * 3, conn) => {}
+                _ = tokio::time::timeout(REQUEST_TIMEOUT * 3, served) => {}
             }
             drop(permit);
         });
     }
+}
+
+/// Serve one connection; `scraper`: the caller may read `/metrics`.
+async fn connection<IO>(io: IO, endpoints: Endpoints, scraper: bool)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let endpoints = endpoints.clone();
+        async move { Ok::<_, std::convert::Infallible>(answer(&endpoints, req, scraper).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), service)
+        .await;
 }
 
 fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
@@ -122,7 +157,7 @@ fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<B
         .expect("a valid response")
 }
 
-async fn answer<B>(endpoints: &Endpoints, req: Request<B>) -> Response<Full<Bytes>> {
+async fn answer<B>(endpoints: &Endpoints, req: Request<B>, scraper: bool) -> Response<Full<Bytes>> {
     const PLAIN: &str = "text/plain; charset=utf-8";
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return text(
@@ -132,6 +167,11 @@ async fn answer<B>(endpoints: &Endpoints, req: Request<B>) -> Response<Full<Byte
         );
     }
     match req.uri().path() {
+        "/metrics" if !scraper => text(
+            StatusCode::FORBIDDEN,
+            PLAIN,
+            "/metrics needs a client certificate of the scrapers' CA\n".to_owned(),
+        ),
         "/metrics" => {
             if let Some(refresh) = &endpoints.refresh
                 && tokio::time::timeout(REQUEST_TIMEOUT, refresh())
@@ -218,7 +258,7 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let shutdown = CancellationToken::new();
-        let server = tokio::spawn(serve(listener, endpoints, shutdown.clone()));
+        let server = tokio::spawn(serve(listener, endpoints, None, shutdown.clone()));
 
         let m = get(addr, "/metrics").await;
         assert!(m.starts_with("HTTP/1.1 200"), "{m}");

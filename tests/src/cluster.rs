@@ -18,6 +18,7 @@
 //! cluster's temporary directory; [`Cluster::logs`] returns their tails for a failure
 //! message.
 
+use crate::netns::Net;
 use crate::scan::{Observed, Run, parse_jsonl};
 use crate::secure::{Identity, Secure};
 use farm::Farm;
@@ -26,6 +27,7 @@ use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// A generous bound on any wait, so a hung cluster fails the test instead of hanging it.
@@ -42,10 +44,25 @@ pub fn free_port() -> u16 {
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-fn wait_for_port(host: IpAddr, port: u16, what: &str, child: &mut Child) {
+/// Whether something listens on `addr`, asked from `from` (a host of `net`) or from here.
+fn listening(from: Option<(&Net, &str)>, addr: SocketAddr) -> bool {
+    let connect = move || TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok();
+    match from {
+        Some((net, host)) => net.on(host, connect),
+        None => connect(),
+    }
+}
+
+fn wait_for_port(
+    from: Option<(&Net, &str)>,
+    host: IpAddr,
+    port: u16,
+    what: &str,
+    child: &mut Child,
+) {
     let addr = SocketAddr::new(host, port);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+    while !listening(from, addr) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("{what} exited before listening on {port}: {status}");
         }
@@ -98,15 +115,17 @@ pub struct Redis {
     host: IpAddr,
     /// Listening flags instead of `--port PORT --bind 127.0.0.1` (TLS: [`Secure::redis_args`]).
     listen: Option<Vec<OsString>>,
+    /// Across hosts: Redis runs on the host `redis` of this net.
+    net: Option<Arc<Net>>,
 }
 
 impl Redis {
     /// Start it and wait until it accepts connections.
     pub fn start(dir: &Path) -> Redis {
-        Redis::start_on(dir, LOCALHOST, None)
+        Redis::start_on(dir, LOCALHOST, None, None)
     }
 
-    fn start_on(dir: &Path, host: IpAddr, secure: Option<&Secure>) -> Redis {
+    fn start_on(dir: &Path, host: IpAddr, secure: Option<&Secure>, net: Option<Arc<Net>>) -> Redis {
         let port = free_port();
         let mut redis = Redis {
             child: None,
@@ -114,6 +133,7 @@ impl Redis {
             dir: dir.to_owned(),
             host,
             listen: secure.map(|s| s.redis_args(port)),
+            net,
         };
         redis.spawn();
         redis
@@ -131,7 +151,11 @@ impl Redis {
             "--bind".into(),
             "127.0.0.1".into(),
         ];
-        let mut child = Command::new("redis-server")
+        let mut child = match &self.net {
+            Some(net) => net.command("redis", "redis-server"),
+            None => Command::new("redis-server"),
+        };
+        let mut child = child
             .args(self.listen.as_ref().unwrap_or(&plain))
             .args(["--save", "", "--appendonly", "yes"])
             .arg("--dir")
@@ -140,7 +164,8 @@ impl Redis {
             .stderr(log_file(&self.dir.join("redis.log")))
             .spawn()
             .expect("redis-server (install the redis-server package)");
-        wait_for_port(self.host, self.port, "redis-server", &mut child);
+        let from = self.net.as_deref().map(|n| (n, "admin"));
+        wait_for_port(from, self.host, self.port, "redis-server", &mut child);
         self.child = Some(child);
     }
 
@@ -198,6 +223,8 @@ pub struct Builder {
     worker_flags: Vec<String>,
     /// Workers started without `--allow-private-targets`.
     forbid_private: bool,
+    /// Across hosts ([`Builder::across`]).
+    net: Option<Arc<Net>>,
 }
 
 impl Default for Builder {
@@ -216,6 +243,7 @@ impl Default for Builder {
             max_job_sites: None,
             worker_flags: Vec::new(),
             forbid_private: false,
+            net: None,
         }
     }
 }
@@ -287,12 +315,28 @@ impl Builder {
         self
     }
 
+    /// Every part on its own host of `net` (secure: off loopback the coordinator wants TLS
+    /// and a caller check): Redis on `redis`, the coordinator on `coordinator`, the workers
+    /// in turn on the hosts named `worker…`, and `scanctl` on `admin`. The farm is the
+    /// caller's, served from a host of the same net.
+    pub fn across(mut self, net: Arc<Net>) -> Self {
+        self.net = Some(net);
+        self.secure()
+    }
+
     /// Start Redis, the coordinator and the workers, scanning `farm`.
     pub async fn start(self, farm: &Farm) -> Cluster {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let secure = self.secure.then(|| Secure::new(dir.path()));
+        let secure = self.secure.then(|| match &self.net {
+            Some(net) => Secure::for_hosts(
+                dir.path(),
+                net.addr("redis").into(),
+                net.addr("coordinator").into(),
+            ),
+            None => Secure::new(dir.path()),
+        });
         let redis = match &secure {
-            Some(s) => Redis::start_on(dir.path(), crate::secure::REDIS_HOST, Some(s)),
+            Some(s) => Redis::start_on(dir.path(), s.redis_host, Some(s), self.net.clone()),
             None => Redis::start(dir.path()),
         };
         let (http_port, https_port) = farm.ports();
@@ -344,9 +388,14 @@ pub struct Cluster {
     dir: tempfile::TempDir,
 }
 
-/// A command for one of the workspace binaries, with no `SCAN*` variable leaking in.
-fn command(name: &str) -> Command {
-    let mut cmd = Command::new(crate::bins::path(name));
+/// A command for one of the workspace binaries (on `host` of `net`, across hosts), with
+/// no `SCAN*` variable leaking in.
+fn command(name: &str, on: Option<(&Net, &str)>) -> Command {
+    let bin = crate::bins::path(name);
+    let mut cmd = match on {
+        Some((net, host)) => net.command(host, bin),
+        None => Command::new(bin),
+    };
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("SCAN") {
             cmd.env_remove(&key);
@@ -370,7 +419,7 @@ impl Cluster {
         match &self.secure {
             Some(_) => format!(
                 "https://{}:{}",
-                crate::secure::COORDINATOR_HOST,
+                self.coordinator_host(),
                 self.coordinator_port
             ),
             None => format!("http://127.0.0.1:{}", self.coordinator_port),
@@ -386,9 +435,19 @@ impl Cluster {
 
     fn coordinator_host(&self) -> IpAddr {
         match &self.secure {
-            Some(_) => crate::secure::COORDINATOR_HOST,
+            Some(s) => s.coordinator_host,
             None => LOCALHOST,
         }
+    }
+
+    /// Across hosts: the net and the host `role` (`coordinator`, …) runs on.
+    fn on<'a>(&'a self, host: &'a str) -> Option<(&'a Net, &'a str)> {
+        self.options.net.as_deref().map(|net| (net, host))
+    }
+
+    /// The net the cluster runs across ([`Builder::across`]).
+    pub fn net(&self) -> Option<&Net> {
+        self.options.net.as_deref()
     }
 
     /// The coordinator's and the workers' Redis URL and flags.
@@ -427,7 +486,7 @@ impl Cluster {
     pub fn start_coordinator(&mut self) {
         assert!(self.coordinator.is_none(), "the coordinator is running");
         let log = self.dir().join("coordinator.log");
-        let mut cmd = command("scan-coordinator");
+        let mut cmd = command("scan-coordinator", self.on("coordinator"));
         if let Some(url) = &self.options.archive {
             cmd.args(["--archive", url, "--archive-interval", "1s"]);
         }
@@ -460,6 +519,7 @@ impl Cluster {
             .spawn()
             .expect("scan-coordinator");
         wait_for_port(
+            self.on("admin"),
             self.coordinator_host(),
             self.coordinator_port,
             "scan-coordinator",
@@ -502,7 +562,12 @@ impl Cluster {
         self.spawned += 1;
         let name = format!("worker-{}", self.spawned);
         let log = self.dir().join(format!("{name}.log"));
-        let mut cmd = command("scan-worker");
+        let host = self.options.net.as_ref().map(|net| {
+            let hosts = net.hosts_named("worker");
+            assert!(!hosts.is_empty(), "a host named worker… in the net");
+            hosts[(self.spawned - 1) % hosts.len()].name.clone()
+        });
+        let mut cmd = command("scan-worker", host.as_deref().and_then(|h| self.on(h)));
         cmd.args(self.redis_flags(true))
             .args(["--name", &name])
             .args(["--concurrency", &self.options.concurrency.to_string()])
@@ -592,7 +657,8 @@ impl Cluster {
             None => full.extend(["--coordinator".into(), self.coordinator_url().into()]),
         }
         let refs: Vec<&std::ffi::OsStr> = full.iter().map(|a| a.as_os_str()).collect();
-        crate::scan::scanctl(&refs).await
+        let netns = self.net().map(|net| net.host("admin").netns.as_str());
+        crate::scan::scanctl_on(netns, &refs).await
     }
 
     /// `scanctl submit FILE`: the job id it printed.

@@ -11,6 +11,7 @@ pub mod browser;
 pub mod cdp;
 pub mod chromium;
 pub mod cluster;
+pub mod netns;
 pub mod pg;
 pub mod scan;
 pub mod secure;

@@ -23,8 +23,20 @@ pub struct Run {
 
 /// Run `scanctl ARGS`, killed if it outlives [`SCAN_BOUND`].
 pub async fn scanctl(args: &[&std::ffi::OsStr]) -> Run {
+    scanctl_on(None, args).await
+}
+
+/// [`scanctl`] run in the network namespace `netns` (`ip netns exec`), or here.
+pub async fn scanctl_on(netns: Option<&str>, args: &[&std::ffi::OsStr]) -> Run {
     let bin = crate::bins::path("scanctl");
-    let mut cmd = tokio::process::Command::new(&bin);
+    let mut cmd = match netns {
+        Some(ns) => {
+            let mut cmd = tokio::process::Command::new("ip");
+            cmd.args(["netns", "exec", ns]).arg(&bin);
+            cmd
+        }
+        None => tokio::process::Command::new(&bin),
+    };
     // The scanner also reads its flags from SCAN_* variables: none may leak in from the
     // environment the tests run in, or a test of the defaults would test something else.
     for (key, _) in std::env::vars_os() {

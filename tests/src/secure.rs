@@ -39,6 +39,9 @@ pub enum Identity {
 
 /// The files of the secure set-up, in one directory.
 pub struct Secure {
+    /// Redis's and the coordinator's addresses (their certificates name them).
+    pub redis_host: IpAddr,
+    pub coordinator_host: IpAddr,
     ca: ClusterCa,
     dir: PathBuf,
     redis_cert: (PathBuf, PathBuf),
@@ -79,18 +82,24 @@ pub fn deploy_file(path: &str) -> PathBuf {
 }
 
 impl Secure {
-    /// Make the CA, certificates, tokens, passwords and the ACL file under `dir`.
+    /// Make the CA, certificates, tokens, passwords and the ACL file under `dir`, for Redis
+    /// on [`REDIS_HOST`] and the coordinator on [`COORDINATOR_HOST`].
     pub fn new(dir: &Path) -> Secure {
+        Secure::for_hosts(dir, REDIS_HOST, COORDINATOR_HOST)
+    }
+
+    /// [`Secure::new`] for Redis on `redis_host` and the coordinator on `coordinator_host`.
+    pub fn for_hosts(dir: &Path, redis_host: IpAddr, coordinator_host: IpAddr) -> Secure {
         let dir = dir.join("secure");
         std::fs::create_dir_all(&dir).expect("the secure directory");
         let ca = ClusterCa::new(&dir).expect("the cluster CA");
         let redis_cert = ca
-            .server("redis", &[REDIS_HOST], &["redis.govscan.test"])
+            .server("redis", &[redis_host], &["redis.govscan.test"])
             .expect("redis certificate");
         let coordinator_cert = ca
             .server(
                 "coordinator",
-                &[COORDINATOR_HOST],
+                &[coordinator_host],
                 &["coordinator.govscan.test"],
             )
             .expect("coordinator certificate");
@@ -101,6 +110,8 @@ impl Secure {
             .client("auditor", "auditor", None)
             .expect("auditor certificate");
         let secure = Secure {
+            redis_host,
+            coordinator_host,
             coordinator_password: secret(),
             worker_password: secret(),
             ca,
@@ -173,7 +184,7 @@ impl Secure {
             "--tls-port".into(),
             port.to_string().into(),
             "--bind".into(),
-            REDIS_HOST.to_string().into(),
+            self.redis_host.to_string().into(),
             "--tls-cert-file".into(),
             self.redis_cert.0.clone().into(),
             "--tls-key-file".into(),
@@ -187,12 +198,12 @@ impl Secure {
 
     /// The coordinator's Redis URL (no password: that is in a file).
     pub fn coordinator_redis(&self, port: u16) -> String {
-        format!("rediss://govscan-coordinator@{REDIS_HOST}:{port}")
+        format!("rediss://govscan-coordinator@{}:{port}", self.redis_host)
     }
 
     /// A worker's Redis URL (no password: that is in a file).
     pub fn worker_redis(&self, port: u16) -> String {
-        format!("rediss://govscan-worker@{REDIS_HOST}:{port}")
+        format!("rediss://govscan-worker@{}:{port}", self.redis_host)
     }
 
     /// The coordinator's flags: TLS, client certificates, tokens, Redis TLS and password.
@@ -225,7 +236,7 @@ impl Secure {
 
     /// The coordinator's URL and `scanctl`'s TLS flags as `id`.
     pub fn scanctl_args(&self, id: Identity, port: u16) -> Vec<OsString> {
-        let host = COORDINATOR_HOST;
+        let host = self.coordinator_host;
         if id == Identity::Plaintext {
             return vec![
                 "--coordinator".into(),

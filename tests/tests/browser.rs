@@ -142,3 +142,86 @@ fn the_readme_lists_every_catalog_site_the_browser_judges() {
         "README's browser cases table misses {missing:?}"
     );
 }
+
+/// The hostile farm's cases where Chromium's behaviour is the rule the scanner follows:
+/// certificate dates from 1950 to 9999 (the padlock), a redirect to a restricted port
+/// (`ERR_UNSAFE_PORT`: not forced), a certificate without subjectAltName, a mebibyte of
+/// headers and a redirect storm. Scanned by `scanctl scan` and visited by Chromium on
+/// ports 80/443; the two must agree. (Not visited: the slow, endless and 100 MiB pages,
+/// which test the scanner's limits, not a browser rule.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scanner_and_chromium_agree_on_the_hostile_sites_that_follow_a_browser_rule() {
+    use farm::hostile::{Attack, HostileFarm};
+    let farm = HostileFarm::start_on(9, Some((80, 443)))
+        .await
+        .expect("the hostile farm starts");
+    let attacks = [
+        Attack::EdgeDates,
+        Attack::UnsafePortRedirect,
+        Attack::BidiNames,
+        Attack::OversizedHeaders,
+        Attack::RedirectStorm,
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("hostile.csv");
+    std::fs::write(&list, farm.csv(&attacks)).unwrap();
+    let out = dir.path().join("results.jsonl");
+    let args: Vec<String> = vec![
+        "scan".into(),
+        list.display().to_string(),
+        "--output".into(),
+        out.display().to_string(),
+        "--dns-server".into(),
+        farm.dns_addr().to_string(),
+        "--ca-file".into(),
+        farm.ca_pem_path().display().to_string(),
+        "--allow-private-targets".into(),
+        "--step-timeout".into(),
+        "5".into(),
+        "--no-legacy-probe".into(),
+        "--quiet".into(),
+    ];
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let run = scan_tests::scan::scanctl(&args).await;
+    assert!(run.status.success(), "scanctl scan: {}", run.stderr);
+    let results = scan_tests::scan::read_jsonl(&out);
+    let browser = Chromium::launch(farm.ca_pem_path(), &farm.dns_records())
+        .await
+        .unwrap_or_else(|e| panic!("headless Chromium: {e}"));
+    let mut table = String::new();
+    for attack in attacks {
+        let host = attack.host();
+        let https = browser.visit(&format!("https://{host}/")).await;
+        let http = browser.visit(&format!("http://{host}/")).await;
+        eprintln!(
+            "{host}\n    https: {}\n    http:  {}",
+            https.summary(),
+            http.summary()
+        );
+        let scan = results
+            .iter()
+            .find(|r| r.host == host)
+            .unwrap_or_else(|| panic!("no result for {host}"));
+        let chrome = Verdict::of_browser(&https, &http);
+        for (field, s, c) in Verdict::differences(&Verdict::of_scanner(scan), &chrome) {
+            let _ = writeln!(
+                table,
+                "{host:28} {field:22} scanner {s:5} chromium {c:5}\n    https: {}\n    http:  {}\n    scanner: {:?}",
+                https.summary(),
+                http.summary(),
+                scan.findings
+            );
+        }
+        // The verdicts the hostile farm expects, which the scanner's own tests assert,
+        // are Chromium's too.
+        let want = attack.expect();
+        assert_eq!(
+            (chrome.https_ok, chrome.forced_https),
+            (want.https_ok, want.forced_https),
+            "{host}: Chromium's verdict vs the hostile farm's expectation"
+        );
+    }
+    browser.close().await;
+    assert!(table.is_empty(), "scanner vs Chromium:\n{table}");
+    farm.shutdown().await;
+}

@@ -257,3 +257,33 @@ async fn metrics_follow_a_job_and_health_follows_redis() {
         .sum();
     assert_eq!(jobs, 0.0, "{after_delete:?}");
 }
+
+/// Off loopback, plaintext metrics are refused before anything listens or connects: both
+/// binaries exit saying which flags to give (the rule itself, and the TLS set-up that
+/// satisfies it, are tested in `telemetry::tls`).
+#[test]
+fn plaintext_metrics_off_loopback_are_refused_at_start() {
+    for (bin, args) in [
+        (
+            "scan-coordinator",
+            &["--listen", "127.0.0.1:0", "--redis", "redis://127.0.0.1:1"][..],
+        ),
+        ("scan-worker", &["--redis", "redis://127.0.0.1:1"][..]),
+    ] {
+        let out = std::process::Command::new(scan_tests::bins::path(bin))
+            .args(args)
+            .args(["--metrics-listen", "0.0.0.0:0"])
+            .env("RUST_BACKTRACE", "0")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("the binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{bin} started: {stderr}");
+        assert!(
+            stderr.contains("refusing to serve metrics on 0.0.0.0")
+                && stderr.contains("--metrics-tls-cert"),
+            "{bin}: {stderr}"
+        );
+        assert!(!stderr.contains("serving"), "{bin} served first: {stderr}");
+    }
+}

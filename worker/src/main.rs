@@ -61,9 +61,11 @@ struct Args {
     #[arg(long, env = "SCAN_WORKER_REDIS_PREFIX", default_value = "govscan")]
     redis_prefix: String,
     /// Serve Prometheus metrics at /metrics, and /healthz and /readyz, on this address
-    /// (e.g. 0.0.0.0:9101). Off by default.
+    /// (e.g. 127.0.0.1:9101; off loopback: with --metrics-tls-cert …). Off by default.
     #[arg(long, env = "SCAN_WORKER_METRICS_LISTEN", value_name = "HOST:PORT")]
     metrics_listen: Option<String>,
+    #[command(flatten)]
+    metrics_tls: telemetry::MetricsTlsArgs,
     /// TEST-ONLY fault injection: abort the process when taking a shard that holds this
     /// host. Stands for "a shard that crashes its worker every time". Never set in production.
     #[arg(long, env = "SCAN_WORKER_CRASH_ON_HOST", hide = true)]
@@ -99,6 +101,12 @@ async fn main() -> anyhow::Result<()> {
     config.reclaim_idle = args.reclaim_idle;
     config.max_deliveries = args.max_deliveries.max(1);
     config.crash_on_host = args.crash_on_host.clone();
+    // Before connecting: the metrics listener (off loopback: TLS, /metrics for the
+    // scrapers' certificates).
+    let metrics = match &args.metrics_listen {
+        Some(addr) => Some(args.metrics_tls.bind(addr).await?),
+        None => None,
+    };
     let credentials = queue::Credentials::read(queue::CredentialFiles {
         ca: args.redis_ca.as_deref(),
         client_cert: args.redis_client_cert.as_deref(),
@@ -159,13 +167,16 @@ async fn main() -> anyhow::Result<()> {
     let clock: worker::Clock = Arc::new(SystemTime::now);
     let worker = worker::Worker::new(engine, reader, queue.clone(), config, clock);
     let metrics_stop = CancellationToken::new();
-    if let Some(addr) = &args.metrics_listen {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("--metrics-listen {addr}"))?;
-        tracing::info!(listen = %listener.local_addr()?, "serving /metrics, /healthz, /readyz");
+    if let Some(telemetry::MetricsListener { listener, tls }) = metrics {
+        let local = listener.local_addr()?;
+        tracing::info!(listen = %local, tls = tls.is_some(), "serving /metrics, /healthz, /readyz");
         let endpoints = worker.metrics().endpoints(env!("CARGO_PKG_VERSION"), queue);
-        tokio::spawn(telemetry::serve(listener, endpoints, metrics_stop.clone()));
+        tokio::spawn(telemetry::serve(
+            listener,
+            endpoints,
+            tls,
+            metrics_stop.clone(),
+        ));
     }
     let result = worker.run(stop, abort).await;
     metrics_stop.cancel();

@@ -150,13 +150,126 @@ pub fn wait_until(
 pub struct Redis {
     pub proc: Proc,
     pub port: u16,
+    tls: Option<RedisTls>,
+}
+
+/// Redis over TLS with a password: its certificate, the CA, the password and its file.
+#[derive(Clone, Debug)]
+pub struct RedisTls {
+    pub cert: (PathBuf, PathBuf),
+    pub ca: PathBuf,
+    pub password: String,
+    pub password_file: PathBuf,
+}
+
+/// The TLS set-up of a `cluster-W-tls` run, as across machines: a cluster CA (the test
+/// farm's [`farm::ClusterCa`]), server certificates for Redis and the coordinator, an
+/// operator's client certificate for `scanctl`, and the Redis password in a file.
+pub struct Secure {
+    ca: PathBuf,
+    redis: RedisTls,
+    coordinator: (PathBuf, PathBuf),
+    admin: (PathBuf, PathBuf),
+}
+
+impl Secure {
+    pub fn new(dir: &Path) -> anyhow::Result<Secure> {
+        let dir = dir.join("secure");
+        std::fs::create_dir_all(&dir)?;
+        let ca = farm::ClusterCa::new(&dir).context("the cluster CA")?;
+        let loopback = [std::net::IpAddr::from([127, 0, 0, 1])];
+        let mut random = [0u8; 16];
+        std::io::Read::read_exact(&mut std::fs::File::open("/dev/urandom")?, &mut random)?;
+        let password: String = random.iter().map(|b| format!("{b:02x}")).collect();
+        let password_file = dir.join("redis-password");
+        std::fs::write(&password_file, format!("{password}\n"))?;
+        Ok(Secure {
+            redis: RedisTls {
+                cert: ca
+                    .server("redis", &loopback, &[])
+                    .context("redis certificate")?,
+                ca: ca.ca_path(),
+                password,
+                password_file,
+            },
+            coordinator: ca
+                .server("coordinator", &loopback, &[])
+                .context("coordinator certificate")?,
+            admin: ca
+                .client("admin", "admin", Some("operator"))
+                .context("client certificate")?,
+            ca: ca.ca_path(),
+        })
+    }
+
+    pub fn redis(&self) -> RedisTls {
+        self.redis.clone()
+    }
+
+    /// The coordinator's TLS flags (mutual TLS: the operator's certificate is the caller).
+    pub fn coordinator_args(&self) -> Vec<String> {
+        vec![
+            "--tls-cert".into(),
+            self.coordinator.0.display().to_string(),
+            "--tls-key".into(),
+            self.coordinator.1.display().to_string(),
+            "--client-ca".into(),
+            self.ca.display().to_string(),
+        ]
+    }
+
+    /// The coordinator's and the workers' Redis TLS and password flags.
+    pub fn redis_client_args(&self) -> Vec<String> {
+        vec![
+            "--redis-ca".into(),
+            self.ca.display().to_string(),
+            "--redis-password-file".into(),
+            self.redis.password_file.display().to_string(),
+        ]
+    }
+
+    /// `scanctl`'s TLS flags.
+    pub fn scanctl_args(&self) -> Vec<String> {
+        vec![
+            "--coordinator-ca".into(),
+            self.ca.display().to_string(),
+            "--client-cert".into(),
+            self.admin.0.display().to_string(),
+            "--client-key".into(),
+            self.admin.1.display().to_string(),
+        ]
+    }
 }
 
 impl Redis {
-    pub fn start(dir: &Path) -> anyhow::Result<Redis> {
+    /// Start it on a free loopback port; with `tls`, a TLS port only and a password (an
+    /// ACL file for the default user).
+    pub fn start(dir: &Path, tls: Option<RedisTls>) -> anyhow::Result<Redis> {
         let port = free_port()?;
         let mut cmd = Command::new("redis-server");
-        cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        match &tls {
+            None => {
+                cmd.args(["--port", &port.to_string()]);
+            }
+            Some(t) => {
+                let acl = dir.join("users.acl");
+                std::fs::write(
+                    &acl,
+                    format!("user default on >{} ~* &* +@all\n", t.password),
+                )?;
+                cmd.args(["--port", "0", "--tls-port", &port.to_string()])
+                    .arg("--tls-cert-file")
+                    .arg(&t.cert.0)
+                    .arg("--tls-key-file")
+                    .arg(&t.cert.1)
+                    .arg("--tls-ca-cert-file")
+                    .arg(&t.ca)
+                    .args(["--tls-auth-clients", "no"])
+                    .arg("--aclfile")
+                    .arg(&acl);
+            }
+        }
+        cmd.args(["--bind", "127.0.0.1"])
             .args([
                 "--save",
                 "",
@@ -173,7 +286,7 @@ impl Redis {
             &dir.join("redis.out"),
             &dir.join("redis.err"),
         )?;
-        let mut redis = Redis { proc, port };
+        let mut redis = Redis { proc, port, tls };
         let limit = Duration::from_secs(10);
         wait_until("redis-server", limit, || {
             if let Some(s) = redis.proc.exited()? {
@@ -185,12 +298,22 @@ impl Redis {
     }
 
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        match self.tls {
+            Some(_) => format!("rediss://127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
     }
 
     /// Run one command through `redis-cli`, its reply as text.
     pub fn cli(&self, args: &[&str]) -> anyhow::Result<String> {
-        let out = Command::new("redis-cli")
+        let mut cmd = Command::new("redis-cli");
+        if let Some(t) = &self.tls {
+            cmd.arg("--tls")
+                .arg("--cacert")
+                .arg(&t.ca)
+                .env("REDISCLI_AUTH", &t.password);
+        }
+        let out = cmd
             .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
             .args(args)
             .stdin(Stdio::null())

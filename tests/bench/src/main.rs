@@ -10,7 +10,7 @@ use bench::procfs;
 use bench::redis_info;
 use bench::summary::{self, ProcFigures, Row, Run};
 use clap::Parser;
-use harness::{Bins, Proc, Redis, free_port, wait_until};
+use harness::{Bins, Proc, Redis, Secure, free_port, wait_until};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -24,8 +24,9 @@ struct Args {
     /// Fleet sizes to run, e.g. `--sites 1000,10000`.
     #[arg(long, value_delimiter = ',', default_values_t = [1000usize])]
     sites: Vec<usize>,
-    /// What to run: `embedded` and/or `cluster-W` (W workers), comma-separated; `none` (with
-    /// `--peers`): only the peers.
+    /// What to run: `embedded` and/or `cluster-W` (W workers; `cluster-W-tls`: with TLS on
+    /// gRPC and Redis, as across machines), comma-separated; `none` (with `--peers`): only
+    /// the peers.
     #[arg(long, value_delimiter = ',', default_values_t = ["embedded".to_owned(), "cluster-1".into(), "cluster-2".into(), "cluster-4".into()])]
     modes: Vec<String>,
     /// Runs of each mode; the table shows the median of each figure.
@@ -151,7 +152,7 @@ fn main() -> anyhow::Result<()> {
                 std::fs::create_dir_all(&dir)?;
                 let run = match parse_mode(mode)? {
                     None => embedded(&ctx, &ctx.csv, n, &dir)?,
-                    Some(w) => cluster(&ctx, w, n, &dir)?,
+                    Some(c) => cluster(&ctx, c, n, &dir)?,
                 };
                 eprintln!(
                     "{mode} × {n} run {k}: {:.1} s, {:.0} sites/s, CPU {:.2} s/1k sites, max RSS {:.0} MB, p50 {:?} ms, p99 {:?} ms, {} results",
@@ -215,14 +216,29 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `embedded` → None, `cluster-W` → Some(W).
-fn parse_mode(m: &str) -> anyhow::Result<Option<usize>> {
+/// How a cluster run is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ClusterMode {
+    workers: usize,
+    /// `cluster-W-tls`: gRPC over mutual TLS, Redis over TLS with a password.
+    tls: bool,
+}
+
+/// `embedded` → None, `cluster-W` → W workers in plaintext, `cluster-W-tls` → with TLS.
+fn parse_mode(m: &str) -> anyhow::Result<Option<ClusterMode>> {
     if m == "embedded" {
         return Ok(None);
     }
-    match m.strip_prefix("cluster-").map(str::parse::<usize>) {
-        Some(Ok(w)) if w > 0 => Ok(Some(w)),
-        _ => bail!("unknown mode {m:?}: embedded or cluster-W (W workers, e.g. cluster-2)"),
+    let (rest, tls) = match m.strip_suffix("-tls") {
+        Some(rest) => (rest, true),
+        None => (m, false),
+    };
+    match rest.strip_prefix("cluster-").map(str::parse::<usize>) {
+        Some(Ok(workers)) if workers > 0 => Ok(Some(ClusterMode { workers, tls })),
+        _ => bail!(
+            "unknown mode {m:?}: embedded, cluster-W (W workers, e.g. cluster-2) or \
+             cluster-W-tls (TLS on gRPC and Redis)"
+        ),
     }
 }
 
@@ -401,14 +417,43 @@ fn embedded(ctx: &Ctx, csv: &Path, n: usize, dir: &Path) -> anyhow::Result<Run> 
     })
 }
 
-/// One run of the cluster: own Redis, a coordinator, `workers` workers, `scanctl submit --wait`.
-fn cluster(ctx: &Ctx, workers: usize, n: usize, dir: &Path) -> anyhow::Result<Run> {
-    let redis = Redis::start(dir)?;
+/// One run of the cluster: own Redis, a coordinator, `workers` workers, `scanctl submit --wait`;
+/// with `tls`, as across machines (mutual TLS on gRPC, Redis over TLS with a password).
+fn cluster(ctx: &Ctx, mode: ClusterMode, n: usize, dir: &Path) -> anyhow::Result<Run> {
+    let ClusterMode { workers, tls } = mode;
+    let secure = tls.then(|| Secure::new(dir)).transpose()?;
+    let redis = Redis::start(dir, secure.as_ref().map(Secure::redis))?;
     let grpc_port = free_port()?;
-    let coordinator_url = format!("http://127.0.0.1:{grpc_port}");
+    let coordinator_url = match &secure {
+        Some(_) => format!("https://127.0.0.1:{grpc_port}"),
+        None => format!("http://127.0.0.1:{grpc_port}"),
+    };
+    // scanctl's connection flags, after the subcommand's own.
+    let client: Vec<String> = [
+        vec!["--coordinator".to_owned(), coordinator_url.clone()],
+        secure
+            .as_ref()
+            .map(Secure::scanctl_args)
+            .unwrap_or_default(),
+    ]
+    .concat();
+    let redis_flags: Vec<String> = [
+        vec!["--redis".to_owned(), redis.url()],
+        secure
+            .as_ref()
+            .map(Secure::redis_client_args)
+            .unwrap_or_default(),
+    ]
+    .concat();
     let mut cmd = Command::new(ctx.bins.path("scan-coordinator")?);
     cmd.args(["--listen", &format!("127.0.0.1:{grpc_port}")])
-        .args(["--redis", &redis.url()])
+        .args(&redis_flags)
+        .args(
+            secure
+                .as_ref()
+                .map(Secure::coordinator_args)
+                .unwrap_or_default(),
+        )
         .args(["--shard-size", &ctx.args.shard_size.to_string()]);
     let mut coordinator = Proc::spawn(
         "coordinator",
@@ -425,7 +470,8 @@ fn cluster(ctx: &Ctx, workers: usize, n: usize, dir: &Path) -> anyhow::Result<Ru
             );
         }
         Ok(Command::new(&scanctl)
-            .args(["jobs", "--coordinator", &coordinator_url])
+            .arg("jobs")
+            .args(&client)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status()?
@@ -435,7 +481,8 @@ fn cluster(ctx: &Ctx, workers: usize, n: usize, dir: &Path) -> anyhow::Result<Ru
     for w in 1..=workers {
         let role = format!("worker-{w}");
         let mut cmd = Command::new(ctx.bins.path("scan-worker")?);
-        cmd.args(["--redis", &redis.url(), "--name", &format!("bench-{role}")])
+        cmd.args(&redis_flags)
+            .args(["--name", &format!("bench-{role}")])
             .args(scan_flags(ctx, workers));
         if let Some(cap) = ctx.args.worker_shards {
             cmd.args(["--shards-in-flight", &cap.to_string()]);
@@ -464,11 +511,11 @@ fn cluster(ctx: &Ctx, workers: usize, n: usize, dir: &Path) -> anyhow::Result<Ru
     let before = redis.cli(&["INFO", "everything"])?;
     let time_file = dir.join("submit.time");
     let mut cmd = timed(&time_file, &scanctl);
-    cmd.arg("submit").arg(&ctx.csv).args(job_flags(ctx)).args([
-        "--wait",
-        "--coordinator",
-        &coordinator_url,
-    ]);
+    cmd.arg("submit")
+        .arg(&ctx.csv)
+        .args(job_flags(ctx))
+        .arg("--wait")
+        .args(&client);
     let limit = Duration::from_secs(ctx.args.run_timeout);
     let ((wall, status), farm_cpu) = with_farm_cpu(ctx, || {
         let start = Instant::now();
@@ -502,15 +549,9 @@ fn cluster(ctx: &Ctx, workers: usize, n: usize, dir: &Path) -> anyhow::Result<Ru
         .to_owned();
     let results = dir.join("results.jsonl");
     let got = Command::new(&scanctl)
-        .args([
-            "results",
-            &job,
-            "--format",
-            "jsonl",
-            "--coordinator",
-            &coordinator_url,
-            "-o",
-        ])
+        .args(["results", &job, "--format", "jsonl"])
+        .args(&client)
+        .arg("-o")
         .arg(&results)
         .status()?;
     if !got.success() {
@@ -533,7 +574,7 @@ fn cluster(ctx: &Ctx, workers: usize, n: usize, dir: &Path) -> anyhow::Result<Ru
         &["info"],
     );
     Ok(Run {
-        mode: format!("cluster-{workers}"),
+        mode: format!("cluster-{workers}{}", if tls { "-tls" } else { "" }),
         sites: n,
         wall_s: wall,
         scanner,

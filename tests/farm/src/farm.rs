@@ -431,12 +431,19 @@ fn nth_address(first: Ipv4Addr, n: usize) -> Result<Ipv4Addr, Error> {
         }
     }
     let ip = Ipv4Addr::from(a);
-    if ip.octets()[0] != 127 {
+    if !farm_range(ip) || !farm_range(first) {
         return Err(Error::Spec(format!(
-            "{n} addresses from {first} leave 127.0.0.0/8"
+            "{n} addresses from {first} leave 127.0.0.0/8 and 198.18.0.0/15"
         )));
     }
     Ok(ip)
+}
+
+/// Where a farm may serve: loopback, or RFC 2544's benchmarking range 198.18.0.0/15 (never
+/// a real site; the test hosts of network namespaces use it).
+fn farm_range(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    a == 127 || (a == 198 && (b & 0xfe) == 18)
 }
 
 impl Plan {
@@ -757,5 +764,8 @@ mod tests {
             Ipv4Addr::new(127, 77, 0, 1)
         );
         assert!(nth_address(Ipv4Addr::new(127, 255, 255, 254), 5).is_err());
+        assert!(nth_address(Ipv4Addr::new(198, 19, 0, 1), 5).is_ok());
+        assert!(nth_address(Ipv4Addr::new(198, 19, 255, 254), 5).is_err());
+        assert!(nth_address(Ipv4Addr::new(10, 0, 0, 1), 0).is_err());
     }
 }

@@ -42,6 +42,22 @@ impl Mix {
             page_bytes: 30_000,
         }
     }
+
+    /// Every site healthy, all `sites` on one address (a shared host), small pages: what a
+    /// per-address limit is measured on.
+    pub fn shared_host(sites: usize) -> Self {
+        Mix {
+            no_redirect: 0,
+            mismatch: 0,
+            expired: 0,
+            incomplete_chain: 0,
+            mixed_content: 0,
+            http_only: 0,
+            silent: 0,
+            per_address: sites,
+            page_bytes: 2_000,
+        }
+    }
 }
 
 impl Default for Mix {

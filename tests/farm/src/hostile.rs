@@ -161,6 +161,13 @@ impl HostileFarm {
     /// that /24 (the scanner's `--http-port`/`--https-port` must match, see
     /// [`HostileFarm::ports`]).
     pub async fn start(net: u8) -> Result<HostileFarm, Error> {
+        HostileFarm::start_on(net, None).await
+    }
+
+    /// [`HostileFarm::start`] on the given (http, https) ports, e.g. 80 and 443 for a
+    /// browser, which cannot be told other ports for the `https://HOST/` a site redirects
+    /// to.
+    pub async fn start_on(net: u8, ports: Option<(u16, u16)>) -> Result<HostileFarm, Error> {
         let dir = tempfile::tempdir().map_err(|e| Error::io("temporary directory", e))?;
         let ca = Ca::new()?;
         let ca_pem = dir.path().join("hostile-ca.pem");
@@ -171,7 +178,7 @@ impl HostileFarm {
             std::net::TcpListener::bind((first, port)).map_err(|e| Error::io("a free port", e))
         };
         let (probe_http, probe_https) = (bind(0)?, bind(0)?);
-        let ports = (
+        let free = (
             probe_http
                 .local_addr()
                 .map_err(|e| Error::io("port", e))?
@@ -182,6 +189,7 @@ impl HostileFarm {
                 .port(),
         );
         drop((probe_http, probe_https));
+        let ports = ports.unwrap_or(free);
 
         let mut farm = HostileFarm {
             dns: None,
@@ -247,6 +255,15 @@ impl HostileFarm {
     /// The http and https ports.
     pub fn ports(&self) -> (u16, u16) {
         self.ports
+    }
+
+    /// Every site's name and address (for a client that resolves without DNS, e.g. a
+    /// browser's `--host-resolver-rules`).
+    pub fn dns_records(&self) -> Vec<(String, Ipv4Addr)> {
+        Attack::ALL
+            .iter()
+            .map(|a| (a.host().to_owned(), self.addresses[a]))
+            .collect()
     }
 
     pub fn address(&self, attack: Attack) -> Ipv4Addr {

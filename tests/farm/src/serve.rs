@@ -46,24 +46,63 @@ pub(crate) struct Shared {
     pub open: Arc<OpenConnections>,
 }
 
-/// Connections open per address (all its ports together), counted from accept to the end of
-/// serving them, with the most seen at once: what a polite scanner must keep low.
+/// Connections open per address (all its ports together), with the most seen at once: what
+/// a polite scanner must keep low.
+///
+/// A connection counts from its accept until the client closes it, as the kernel knows it
+/// (`POLLRDHUP`: the client's FIN has arrived), not until the farm's task gets round to
+/// reading the end: otherwise a client that closes one connection and opens the next at once
+/// would be seen holding both.
 #[derive(Debug, Default)]
 pub struct OpenConnections {
-    by_ip: std::sync::Mutex<HashMap<std::net::IpAddr, (usize, usize)>>,
+    by_ip: std::sync::Mutex<HashMap<std::net::IpAddr, PerIp>>,
+}
+
+#[derive(Debug, Default)]
+struct PerIp {
+    /// The connections not yet dropped by the farm: an id and a duplicate of the socket's
+    /// descriptor to ask the kernel about (dropped with the connection, so it never holds
+    /// a socket open longer than the farm does).
+    live: Vec<(u64, std::os::fd::OwnedFd)>,
+    next: u64,
+    max: usize,
+}
+
+/// Whether the client has closed (or reset) the connection, as far as the kernel knows.
+fn client_closed(fd: &std::os::fd::OwnedFd) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec, poll};
+    let mut fds = [PollFd::new(fd, PollFlags::RDHUP)];
+    match poll(&mut fds, Some(&Timespec::default())) {
+        Ok(0) => false,
+        Ok(_) => fds[0]
+            .revents()
+            .intersects(PollFlags::RDHUP | PollFlags::HUP | PollFlags::ERR),
+        Err(_) => false,
+    }
 }
 
 impl OpenConnections {
-    fn opened(&self, ip: std::net::IpAddr) {
+    /// Count `stream` open on `ip` (with every other connection there the client still
+    /// holds); `None` when its descriptor cannot be duplicated (out of descriptors).
+    fn opened(self: &Arc<Self>, ip: std::net::IpAddr, stream: &TcpStream) -> Option<Open> {
+        use std::os::fd::AsFd;
+        let fd = stream.as_fd().try_clone_to_owned().ok()?;
         let mut map = self.by_ip.lock().expect("open lock");
-        let (now, max) = map.entry(ip).or_default();
-        *now += 1;
-        *max = (*max).max(*now);
+        let per = map.entry(ip).or_default();
+        let held = per.live.iter().filter(|(_, fd)| !client_closed(fd)).count() + 1;
+        per.max = per.max.max(held);
+        per.next += 1;
+        per.live.push((per.next, fd));
+        Some(Open {
+            counter: Arc::clone(self),
+            ip,
+            id: per.next,
+        })
     }
 
-    fn closed(&self, ip: std::net::IpAddr) {
-        if let Some((now, _)) = self.by_ip.lock().expect("open lock").get_mut(&ip) {
-            *now = now.saturating_sub(1);
+    fn closed(&self, ip: std::net::IpAddr, id: u64) {
+        if let Some(per) = self.by_ip.lock().expect("open lock").get_mut(&ip) {
+            per.live.retain(|(i, _)| *i != id);
         }
     }
 
@@ -73,7 +112,7 @@ impl OpenConnections {
             .lock()
             .expect("open lock")
             .get(&ip)
-            .map_or(0, |(_, max)| *max)
+            .map_or(0, |per| per.max)
     }
 }
 
@@ -81,11 +120,12 @@ impl OpenConnections {
 struct Open {
     counter: Arc<OpenConnections>,
     ip: std::net::IpAddr,
+    id: u64,
 }
 
 impl Drop for Open {
     fn drop(&mut self) {
-        self.counter.closed(self.ip);
+        self.counter.closed(self.ip, self.id);
     }
 }
 
@@ -151,13 +191,7 @@ where
                     }
                 },
             };
-            let open = ip.map(|ip| {
-                s.open.opened(ip);
-                Open {
-                    counter: Arc::clone(&s.open),
-                    ip,
-                }
-            });
+            let open = ip.and_then(|ip| s.open.opened(ip, &stream));
             let permit = tokio::select! {
                 _ = s.cancel.cancelled() => return,
                 p = s.permits.clone().acquire_owned() => match p {
