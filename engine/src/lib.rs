@@ -58,6 +58,8 @@ pub mod flags;
 
 mod config;
 mod engine;
+mod https;
+mod web;
 
 pub use config::{Config, DEFAULT_PER_IP_CONCURRENCY, Limits, default_user_agent};
 pub use engine::Engine;

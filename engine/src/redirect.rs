@@ -11,7 +11,12 @@
 //! tested with a table of canned answers and the engine plugs in real requests (reusing the
 //! https endpoint it has already examined).
 
+mod requests;
+
+pub(crate) use requests::{Hops, implicit_favicon};
+
 use crate::fetch;
+use crate::mixed_content::Analysis;
 use model::{Hop, HopKind};
 use std::collections::HashSet;
 use std::future::Future;
@@ -74,6 +79,16 @@ pub struct Outcome {
     pub downgrade: Option<(Url, Url)>,
     /// How the walk first went from http to https.
     pub upgraded_by: Option<HopKind>,
+}
+
+/// Where a delay-0 meta refresh sends the visitor (not the page itself).
+pub(crate) fn meta_target(analysis: &Analysis, url: &Url) -> Option<Url> {
+    analysis
+        .meta_refresh
+        .as_ref()
+        .filter(|m| m.delay == 0)
+        .and_then(|m| m.url.clone())
+        .filter(|u| u != url)
 }
 
 /// Resolve a `Location` value against the URL it was sent from, as a browser does.

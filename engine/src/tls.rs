@@ -43,6 +43,17 @@ pub fn scanning_client_config() -> Arc<rustls::ClientConfig> {
     verifier::scanning_client_config()
 }
 
+/// Whether the scanner's own handshake ([`scanning_client_config`]) speaks this TLS suite:
+/// when it does not, a suite only browsers speak is why rustls failed, and the legacy probe
+/// decides the padlock.
+pub(crate) fn speaks(suite: u16) -> bool {
+    scanning_client_config()
+        .crypto_provider()
+        .cipher_suites
+        .iter()
+        .any(|s| u16::from(s.suite()) == suite)
+}
+
 /// Fetches an AIA `caIssuers` URL (DER or PKCS#7 body), bounded and policy-checked by the
 /// caller's implementation. `None` when it could not be fetched.
 pub trait AiaFetch: Send + Sync {

@@ -509,5 +509,52 @@ impl Collector {
     }
 }
 
+/// A 2xx HTML page as the fetcher read it (meta refresh, mixed content), with the
+/// Content-Security-Policy header's `upgrade-insecure-requests`; `None` for anything else.
+pub(crate) fn analyze_page(response: &crate::fetch::Response) -> Option<Analysis> {
+    let mut analysis = response.page.clone()?;
+    let upgrade = response
+        .headers
+        .get_all("content-security-policy")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(csp::upgrades_insecure_requests);
+    if upgrade {
+        analysis.mixed.upgrade_insecure_requests = Some(UPGRADE_BY_HEADER.to_owned());
+    }
+    Some(analysis)
+}
+
+/// Whether Chrome asks for the page's implicit `/favicon.ico`: the page names no icon, and
+/// no `upgrade-insecure-requests` would send it over https anyway.
+pub(crate) fn asks_for_implicit_favicon(a: &Analysis) -> bool {
+    !a.icon_linked && a.mixed.upgrade_insecure_requests.is_none()
+}
+
+/// Whether `other` is the site itself or its `www.`/apex sibling.
+pub(crate) fn same_site(other: &str, host: &str) -> bool {
+    other == host
+        || other.strip_prefix("www.") == Some(host)
+        || host.strip_prefix("www.") == Some(other)
+}
+
+/// Count the implicit `/favicon.ico` that steps down from `from` (https) to `to` (http) as
+/// active mixed content: Chrome blocks it like an icon link to http.
+pub(crate) fn add_implicit_favicon(
+    mixed: &mut MixedContent,
+    from: &Url,
+    to: &Url,
+    max_samples: usize,
+) {
+    mixed.active.count += 1;
+    if mixed.active.samples.len() < max_samples {
+        mixed.active.samples.push(model::Reference {
+            url: to.to_string(),
+            element: format!("implicit /favicon.ico, redirected from {from}"),
+            https_available: None,
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests;

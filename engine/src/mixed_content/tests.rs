@@ -768,3 +768,13 @@ fn a_page_fed_in_pieces_as_it_arrives_reads_as_the_whole_page() {
         assert_eq!(reader.finish(false), whole, "pieces of {size} bytes");
     }
 }
+
+#[test]
+fn the_www_sibling_is_the_same_site_and_other_hosts_are_not() {
+    assert!(same_site("a.gov.tw", "a.gov.tw"));
+    assert!(same_site("www.a.gov.tw", "a.gov.tw"));
+    assert!(same_site("a.gov.tw", "www.a.gov.tw"));
+    assert!(!same_site("b.gov.tw", "a.gov.tw"));
+    assert!(!same_site("www.b.a.gov.tw", "a.gov.tw"));
+    assert!(!same_site("wwwa.gov.tw", "a.gov.tw"));
+}
