@@ -21,7 +21,7 @@
 
 pub(crate) mod aia;
 pub(crate) mod cert;
-mod chain;
+pub(crate) mod chain;
 mod memo;
 pub mod profile;
 mod verifier;

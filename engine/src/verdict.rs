@@ -2,6 +2,10 @@
 //! the findings, exactly as `CHECKS.md` defines them. No network, no clock: tested with a
 //! table of observations.
 
+mod chain;
+
+pub(crate) use chain::chain;
+
 use crate::fetch::Error as FetchError;
 use crate::legacy::Version;
 use crate::redirect::{End, Outcome};

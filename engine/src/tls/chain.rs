@@ -1,5 +1,7 @@
-//! Judging a served chain: hostname, path to a trusted root (with AIA completion), validity,
-//! weak signatures and keys, each classified into its finding code.
+//! Judging a served chain, in steps that each produce an observation: path building
+//! (completed through AIA), name, validity, trust and constraints, algorithms. The `cert_*`
+//! findings are made from these [`Observed`] facts by
+//! [`verdict::chain`](crate::verdict::chain()), the one place findings are made.
 //!
 //! rustls-webpki builds the path and says whether it reaches a root; it stops at its first
 //! error, so the judgement keeps going around it:
@@ -19,11 +21,11 @@
 //!   without constraints, as Chrome's path builder does); when every path is refused that
 //!   way, the verdict is `cert_distrusted`, naming the anchor and the rule.
 
-use super::cert::{self, day};
+use super::cert::{self};
 use super::profile::{Distrust, LeafFacts, Origin};
 use super::verifier::PATH_ALGS;
 use super::{AiaFetch, ChainVerdict, TrustStore};
-use model::{Code, Finding, Severity};
+use crate::verdict;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::cell::RefCell;
 use std::time::Duration;
@@ -34,14 +36,103 @@ use x509_parser::x509::X509Name;
 /// At most this many AIA `caIssuers` fetches per chain judged.
 pub const MAX_AIA_FETCHES: usize = 3;
 
-/// A leaf expiring within this many seconds gets `cert_expiring_soon`.
-const EXPIRING_SOON_SECS: i64 = 30 * 86_400;
-
 /// Longest chain we follow by names when no path was built.
 const MAX_CHAIN_LEN: usize = 10;
 
 /// How many names of a certificate a mismatch message lists.
 const NAMES_SHOWN: usize = 8;
+
+/// What judging a served chain observed against one store.
+#[derive(Debug, Clone)]
+pub(crate) enum Observed {
+    /// The server sent no certificate.
+    NoCertificate,
+    /// The server's certificate could not be read (malformed DER).
+    Unreadable,
+    /// The leaf was read: what each step saw.
+    Read(Box<Steps>),
+}
+
+/// The observations of the steps after reading the leaf.
+#[derive(Debug, Clone)]
+pub(crate) struct Steps {
+    /// The trust store's name, as findings cite it.
+    pub store: String,
+    /// Name: why the leaf is not valid for the host, in a webmaster's words; `None` when it is.
+    pub name_mismatch: Option<String>,
+    pub validity: Validity,
+    pub trust: Trust,
+    pub algorithms: Algorithms,
+}
+
+/// Validity of every certificate below the root at `now`.
+#[derive(Debug, Clone)]
+pub(crate) struct Validity {
+    /// Certificates past their end: which, when it ended, how long ago (seconds).
+    pub expired: Vec<Lapse>,
+    /// Certificates before their start: which, when it starts, how long from now (seconds).
+    pub not_yet: Vec<Lapse>,
+    /// The leaf's end, and the seconds left until it (negative once past).
+    pub leaf_not_after: i64,
+    pub leaf_left: i64,
+}
+
+/// A certificate outside its validity.
+#[derive(Debug, Clone)]
+pub(crate) struct Lapse {
+    /// `the certificate` (the leaf) or `the intermediate certificate 'NAME'`.
+    pub what: String,
+    /// The date it ended or starts (Unix seconds).
+    pub date: i64,
+    /// How far `now` is from that date (seconds).
+    pub distance: i64,
+}
+
+/// Trust and constraints: what path building concluded.
+#[derive(Debug, Clone)]
+pub(crate) enum Trust {
+    /// A path to a root of the store: the root's name, and the intermediates it used that
+    /// the server omitted (name and AIA URL).
+    Path {
+        anchor: String,
+        omitted: Vec<(String, String)>,
+    },
+    /// Every path reached a root whose constraints exclude this certificate: why.
+    Distrusted(String),
+    /// No path, and the leaf is self-signed (its name).
+    SelfSigned(String),
+    /// No issuer found: why, and, when the server left out the leaf's issuer, that cause.
+    UnknownIssuer {
+        detail: String,
+        omitted: Option<String>,
+    },
+    /// Path building refused the chain: why, and whether another step may explain it.
+    Refused { cause: Cause, detail: String },
+}
+
+/// What a refusal may stem from, when another step reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// A certificate outside its validity.
+    Dates,
+    /// A signature algorithm not accepted.
+    Algorithm,
+    /// A signature that did not verify (ring checks none under 1024-bit RSA keys).
+    Signature,
+    Other,
+}
+
+/// Algorithms: weak signatures and keys below the root.
+#[derive(Debug, Clone)]
+pub(crate) struct Algorithms {
+    /// Certificates signed with SHA-1 or MD5: name and algorithm.
+    pub weak_signatures: Vec<(String, String)>,
+    /// RSA keys under 2048 bits: bits and the certificate's name.
+    pub weak_keys: Vec<(usize, String)>,
+    /// The path leads to a publicly trusted root (a root of the browser's store, not
+    /// `--ca-file`).
+    pub public_root: bool,
+}
 
 /// A path webpki built: the intermediates it used, and the anchor's subject (as text, and
 /// its raw name and key, to find it in another store).
@@ -77,41 +168,82 @@ pub(crate) async fn judge(
     other: Option<&TrustStore>,
     aia: &impl AiaFetch,
 ) -> (ChainVerdict, Option<ChainVerdict>) {
-    let mut verdict = ChainVerdict {
+    let described = ChainVerdict {
         served: served.iter().map(cert::describe).collect(),
         ..ChainVerdict::default()
     };
-    let both = |verdict: ChainVerdict| {
+    let unread = |observed: Observed| {
+        let verdict = conclude(described.clone(), &observed);
         let copy = other.map(|_| verdict.clone());
         (verdict, copy)
     };
     let Some(leaf_der) = served.first() else {
-        verdict.findings.push(Finding::new(
-            Code::CertUntrusted,
-            "the server sent no certificate",
-        ));
-        return both(verdict);
+        return unread(Observed::NoCertificate);
     };
     let Some(leaf) = cert::parse(leaf_der) else {
-        verdict.findings.push(Finding::new(
-            Code::CertUntrusted,
-            "the server's certificate could not be read (malformed DER)",
-        ));
-        return both(verdict);
+        return unread(Observed::Unreadable);
     };
     let facts = LeafFacts {
         sct_times: cert::sct_times(&leaf),
         not_before: cert::validity_secs(&leaf).0,
         dns_names: cert::dns_names(&leaf),
     };
+    let (completion, path) = complete(leaf_der, &served[1..], now, store, &facts, aia).await;
 
-    // Path building, completed through AIA when the server omitted an issuer.
+    // The other store holds the anchor this path reached, without constraints: it accepts
+    // the same path, and the judgement is the same (the common case: one path build).
+    let same_for_other = match (&path, other) {
+        (Ok(p), Some(o)) => o.trusts_unconditionally(&p.anchor_subject, &p.anchor_spki),
+        _ => false,
+    };
+    let judged = |store: &TrustStore, path: Result<Path, PathError>| {
+        let mut verdict = described.clone();
+        verdict.fetched = completion
+            .fetched
+            .iter()
+            .map(|(_, c)| cert::describe(c))
+            .collect();
+        let observed = observe(leaf_der, &leaf, host, now, store, &completion, path);
+        if let Observed::Read(steps) = &observed
+            && let Trust::Path { anchor, .. } = &steps.trust
+        {
+            verdict.trusted_root = Some(anchor.clone());
+        }
+        conclude(verdict, &observed)
+    };
+    let other_verdict = other.filter(|_| !same_for_other).map(|o| {
+        let other_path = build_path(leaf_der, &completion.pool, now, o, &facts);
+        judged(o, other_path)
+    });
+    let verdict = judged(store, path);
+    let other_verdict = other_verdict.or_else(|| same_for_other.then(|| verdict.clone()));
+    (verdict, other_verdict)
+}
+
+/// The verdict's findings and padlock, made from the observations.
+fn conclude(mut verdict: ChainVerdict, observed: &Observed) -> ChainVerdict {
+    let (trusted, findings) = verdict::chain(observed);
+    verdict.trusted = trusted;
+    verdict.findings = findings;
+    verdict
+}
+
+/// Path building, completed through AIA when the server omitted an issuer: the completed
+/// pool and the path (or why there is none) against `store`.
+async fn complete(
+    leaf_der: &CertificateDer<'static>,
+    served: &[CertificateDer<'static>],
+    now: UnixTime,
+    store: &TrustStore,
+    facts: &LeafFacts,
+    aia: &impl AiaFetch,
+) -> (Completion, Result<Path, PathError>) {
     let mut completion = Completion {
-        pool: served[1..].to_vec(),
+        pool: served.to_vec(),
         fetched: Vec::new(),
         aia_trouble: None,
     };
-    let mut path = build_path(leaf_der, &completion.pool, now, store, &facts);
+    let mut path = build_path(leaf_der, &completion.pool, now, store, facts);
     if matches!(path, Err(PathError::Webpki(webpki::Error::UnknownIssuer))) {
         let Completion {
             pool,
@@ -150,49 +282,17 @@ pub(crate) async fn judge(
                 pool.push(c.clone());
                 fetched.push((url.clone(), c));
             }
-            path = build_path(leaf_der, pool, now, store, &facts);
+            path = build_path(leaf_der, pool, now, store, facts);
             if !matches!(path, Err(PathError::Webpki(webpki::Error::UnknownIssuer))) {
                 break;
             }
         }
     }
-    // The other store holds the anchor this path reached, without constraints: it accepts
-    // the same path, and the judgement is the same (the common case: one path build).
-    let same_for_other = match (&path, other) {
-        (Ok(p), Some(o)) => o.trusts_unconditionally(&p.anchor_subject, &p.anchor_spki),
-        _ => false,
-    };
-    let other_verdict = other.filter(|_| !same_for_other).map(|o| {
-        let other_path = build_path(leaf_der, &completion.pool, now, o, &facts);
-        assess(
-            verdict.clone(),
-            leaf_der,
-            &leaf,
-            host,
-            now,
-            o,
-            &completion,
-            other_path,
-        )
-    });
-    let verdict = assess(
-        verdict,
-        leaf_der,
-        &leaf,
-        host,
-        now,
-        store,
-        &completion,
-        path,
-    );
-    let other_verdict = other_verdict.or_else(|| same_for_other.then(|| verdict.clone()));
-    (verdict, other_verdict)
+    (completion, path)
 }
 
-/// Everything but the path building: name, validity, trust, algorithms, for one store.
-#[allow(clippy::too_many_arguments)]
-fn assess(
-    mut verdict: ChainVerdict,
+/// The steps after path building, for one store: name, validity, trust, algorithms.
+fn observe(
     leaf_der: &CertificateDer<'static>,
     leaf: &X509Certificate<'_>,
     host: &str,
@@ -200,22 +300,26 @@ fn assess(
     store: &TrustStore,
     completion: &Completion,
     path: Result<Path, PathError>,
-) -> ChainVerdict {
-    let Completion {
-        pool,
-        fetched,
-        aia_trouble,
-    } = completion;
+) -> Observed {
     let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
-    let mut findings = Vec::new();
+    let chain = below_root(leaf_der, &completion.pool, &path);
+    let parsed: Vec<X509Certificate<'_>> = chain.iter().filter_map(|c| cert::parse(c)).collect();
+    Observed::Read(Box::new(Steps {
+        store: store.name().to_owned(),
+        name_mismatch: name_mismatch(leaf_der, leaf, host),
+        validity: validity(&parsed, leaf, now_secs),
+        algorithms: algorithms(&parsed, store, &path),
+        trust: trust(leaf_der, leaf, store, completion, path),
+    }))
+}
 
-    if let Some(detail) = name_mismatch(leaf_der, leaf, host) {
-        findings.push(Finding::new(Code::CertHostnameMismatch, detail));
-    }
-    verdict.fetched = fetched.iter().map(|(_, c)| cert::describe(c)).collect();
-
-    // The certificates below the root: the built path, or else the chain by names.
-    let chain: Vec<CertificateDer<'static>> = match &path {
+/// The certificates below the root: the built path, or else the chain by names.
+fn below_root(
+    leaf_der: &CertificateDer<'static>,
+    pool: &[CertificateDer<'static>],
+    path: &Result<Path, PathError>,
+) -> Vec<CertificateDer<'static>> {
+    match path {
         Ok(p) => std::iter::once(leaf_der.clone())
             .chain(p.intermediates.iter().cloned())
             .collect(),
@@ -231,10 +335,11 @@ fn assess(
             }
             chain
         }
-    };
-    let parsed: Vec<X509Certificate<'_>> = chain.iter().filter_map(|c| cert::parse(c)).collect();
+    }
+}
 
-    // Validity of every certificate below the root.
+/// Validity of every certificate below the root (`parsed`, leaf first) at `now_secs`.
+fn validity(parsed: &[X509Certificate<'_>], leaf: &X509Certificate<'_>, now_secs: i64) -> Validity {
     let mut expired = Vec::new();
     let mut not_yet = Vec::new();
     for (i, c) in parsed.iter().enumerate() {
@@ -245,169 +350,96 @@ fn assess(
             format!("the intermediate certificate '{}'", cert::short_name(c))
         };
         if now_secs > not_after {
-            expired.push(format!(
-                "{what} expired on {} ({} ago)",
-                day(not_after),
-                days(now_secs - not_after)
-            ));
+            expired.push(Lapse {
+                what,
+                date: not_after,
+                distance: now_secs - not_after,
+            });
         } else if now_secs < not_before {
-            not_yet.push(format!(
-                "{what} is valid only from {} (in {}); check the server's clock and the certificate's dates",
-                day(not_before),
-                days(not_before - now_secs)
-            ));
+            not_yet.push(Lapse {
+                what,
+                date: not_before,
+                distance: not_before - now_secs,
+            });
         }
     }
-    if !expired.is_empty() {
-        findings.push(Finding::new(Code::CertExpired, expired.join("; ")));
+    let (_, leaf_not_after) = cert::validity_secs(leaf);
+    Validity {
+        expired,
+        not_yet,
+        leaf_not_after,
+        leaf_left: leaf_not_after - now_secs,
     }
-    if !not_yet.is_empty() {
-        findings.push(Finding::new(Code::CertNotYetValid, not_yet.join("; ")));
+}
+
+/// Weak signatures and RSA keys below the root, and whether the path leads to a publicly
+/// trusted root (where browsers refuse keys they accept under a local one).
+fn algorithms(
+    parsed: &[X509Certificate<'_>],
+    store: &TrustStore,
+    path: &Result<Path, PathError>,
+) -> Algorithms {
+    Algorithms {
+        weak_signatures: parsed
+            .iter()
+            .filter_map(|c| cert::weak_signature(c).map(|alg| (cert::short_name(c), alg)))
+            .collect(),
+        weak_keys: parsed
+            .iter()
+            .filter_map(|c| cert::weak_rsa_bits(c).map(|bits| (bits, cert::short_name(c))))
+            .collect(),
+        public_root: match path {
+            Ok(p) => store
+                .anchor_origin(&p.anchor_subject, &p.anchor_spki)
+                .is_some_and(|o| o != Origin::CaFile),
+            Err(_) => false,
+        },
     }
+}
 
-    let weak: Vec<(usize, String)> = parsed
-        .iter()
-        .filter_map(|c| cert::weak_rsa_bits(c).map(|bits| (bits, cert::short_name(c))))
-        .collect();
-    // Under 1024 bits Chrome refuses any chain. Under 2048 it refuses a chain to a publicly
-    // trusted root (a root of the browser's store, its "known root" rule), but shows the
-    // padlock under a locally trusted root (`--ca-file`; the browser test holds this against
-    // Chromium): there the key is reported, not fatal.
-    let public_root = match &path {
-        Ok(p) => store
-            .anchor_origin(&p.anchor_subject, &p.anchor_spki)
-            .is_some_and(|o| o != Origin::CaFile),
-        Err(_) => false,
-    };
-    let refused_key = weak.iter().any(|(bits, _)| {
-        *bits < cert::BROWSER_MIN_RSA_BITS || (public_root && *bits < cert::MIN_RSA_BITS)
-    });
-    let weak_signatures: Vec<String> = parsed
-        .iter()
-        .filter_map(|c| {
-            cert::weak_signature(c)
-                .map(|alg| format!("'{}' is signed with {alg}", cert::short_name(c)))
-        })
-        .collect();
-
-    // Trust.
-    match &path {
-        Ok(p) => {
-            verdict.trusted_root = Some(p.anchor.clone());
-            let used: Vec<&(String, CertificateDer<'static>)> = fetched
+/// Trust and constraints: the path, or why there is none.
+fn trust(
+    leaf_der: &CertificateDer<'static>,
+    leaf: &X509Certificate<'_>,
+    store: &TrustStore,
+    completion: &Completion,
+    path: Result<Path, PathError>,
+) -> Trust {
+    let Completion {
+        pool,
+        fetched,
+        aia_trouble,
+    } = completion;
+    match path {
+        Ok(p) => Trust::Path {
+            omitted: fetched
                 .iter()
                 .filter(|(_, c)| p.intermediates.contains(c))
-                .collect();
-            if !used.is_empty() {
-                let missing: Vec<String> = used
-                    .iter()
-                    .map(|(url, c)| {
-                        let name =
-                            cert::parse(c).map_or_else(String::new, |c| cert::short_name(&c));
-                        format!("'{name}' (browsers fetch it from {url})")
-                    })
-                    .collect();
-                findings.push(Finding::new(
-                    Code::CertChainIncomplete,
-                    format!(
-                        "the server does not send the intermediate certificate {}; clients that do not fetch it fail — add it to the chain the server sends",
-                        missing.join(" and ")
-                    ),
-                ));
-            }
-        }
-        Err(PathError::Distrusted(d)) => {
-            verdict.trusted_root = None;
-            findings.push(Finding::new(Code::CertDistrusted, d.detail()));
-        }
-        Err(_) if cert::is_self_signed(leaf) => {
-            findings.push(Finding::new(
-                Code::CertSelfSigned,
-                format!(
-                    "the certificate is self-signed ('{}' issued it to itself) and is not in the {} trust store; install a certificate from a publicly trusted CA",
-                    cert::short_name(leaf),
-                    store.name()
-                ),
-            ));
-        }
-        Err(PathError::Webpki(
-            webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. },
-        )) if !expired.is_empty() || !not_yet.is_empty() => {}
-        Err(PathError::Webpki(e)) if is_unsupported_algorithm(e) && !weak_signatures.is_empty() => {
-        }
-        // ring checks no RSA signature under 1024 bits: the key is the cause, said below.
-        Err(PathError::Webpki(webpki::Error::InvalidSignatureForPublicKey)) if refused_key => {}
-        Err(PathError::Webpki(webpki::Error::UnknownIssuer)) => {
-            findings.push(Finding::new(
-                Code::CertUntrusted,
-                unknown_issuer_detail(leaf_der, pool, store, aia_trouble.as_deref()),
-            ));
-            // The cause beside the verdict, when it is the server's omission.
-            if let Some(detail) = omitted_issuer(leaf, pool, fetched, aia_trouble.as_deref()) {
-                findings.push(Finding::new(Code::CertChainIncomplete, detail));
-            }
-        }
-        Err(PathError::Webpki(e)) => {
-            findings.push(Finding::new(Code::CertUntrusted, rejection_detail(e)));
-        }
+                .map(|(url, c)| {
+                    let name = cert::parse(c).map_or_else(String::new, |c| cert::short_name(&c));
+                    (name, url.clone())
+                })
+                .collect(),
+            anchor: p.anchor,
+        },
+        Err(PathError::Distrusted(d)) => Trust::Distrusted(d.detail()),
+        Err(_) if cert::is_self_signed(leaf) => Trust::SelfSigned(cert::short_name(leaf)),
+        Err(PathError::Webpki(webpki::Error::UnknownIssuer)) => Trust::UnknownIssuer {
+            detail: unknown_issuer_detail(leaf_der, pool, store, aia_trouble.as_deref()),
+            omitted: omitted_issuer(leaf, pool, fetched, aia_trouble.as_deref()),
+        },
+        Err(PathError::Webpki(e)) => Trust::Refused {
+            cause: match &e {
+                webpki::Error::CertExpired { .. } | webpki::Error::CertNotValidYet { .. } => {
+                    Cause::Dates
+                }
+                e if is_unsupported_algorithm(e) => Cause::Algorithm,
+                webpki::Error::InvalidSignatureForPublicKey => Cause::Signature,
+                _ => Cause::Other,
+            },
+            detail: rejection_detail(&e),
+        },
     }
-
-    if !weak_signatures.is_empty() {
-        findings.push(Finding::new(
-            Code::CertWeakSignature,
-            format!(
-                "{}; browsers reject SHA-1 and MD5 signatures — reissue with SHA-256",
-                weak_signatures.join("; ")
-            ),
-        ));
-    }
-    if !weak.is_empty() {
-        let list: Vec<String> = weak
-            .iter()
-            .map(|(bits, name)| {
-                format!(
-                    "'{name}' has a {bits}-bit RSA key (at least {} bits are required)",
-                    cert::MIN_RSA_BITS
-                )
-            })
-            .collect();
-        let effect = if refused_key && public_root {
-            format!(
-                "browsers refuse RSA keys under {} bits in a publicly trusted chain",
-                cert::MIN_RSA_BITS
-            )
-        } else if refused_key {
-            format!(
-                "browsers refuse RSA keys under {} bits",
-                cert::BROWSER_MIN_RSA_BITS
-            )
-        } else {
-            "browsers still accept it, but CAs may no longer issue such keys".to_owned()
-        };
-        findings.push(Finding::new(
-            Code::CertWeakKey,
-            format!("{}; {effect}", list.join("; ")),
-        ));
-    }
-
-    let (_, leaf_not_after) = cert::validity_secs(leaf);
-    let left = leaf_not_after - now_secs;
-    if (0..=EXPIRING_SOON_SECS).contains(&left) {
-        findings.push(Finding::new(
-            Code::CertExpiringSoon,
-            format!(
-                "the certificate expires on {}, in {}; renew it",
-                day(leaf_not_after),
-                days(left)
-            ),
-        ));
-    }
-
-    verdict.trusted = !findings
-        .iter()
-        .any(|f| f.severity == Severity::Error && (f.code != Code::CertWeakKey || refused_key));
-    verdict.findings = findings;
-    verdict
 }
 
 /// Build a path from `leaf` through `pool` to a root of `store` whose constraints accept the
@@ -766,15 +798,5 @@ fn anchor_name(subject: &[u8]) -> String {
     match X509Name::from_der(&der_sequence(subject)) {
         Ok((_, name)) => name.to_string(),
         Err(_) => "(unreadable name)".into(),
-    }
-}
-
-/// `3 days`, `1 day`, `5 hours`.
-fn days(secs: i64) -> String {
-    let d = secs / 86_400;
-    match d {
-        0 => format!("{} hours", secs / 3_600),
-        1 => "1 day".into(),
-        d => format!("{d} days"),
     }
 }
