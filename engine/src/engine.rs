@@ -25,7 +25,6 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
-use tokio_util::task::AbortOnDropHandle;
 use url::Url;
 
 /// Scans sites. Cheap to share: clone the `Arc` it lives in.
@@ -408,15 +407,9 @@ impl Engine {
                 let engine = Arc::clone(&self);
                 let task_site = site.clone();
                 // Owned by the stream: dropping it aborts the scans in flight.
-                let task = AbortOnDropHandle::new(tokio::spawn(async move {
+                crate::site_task(site, async move {
                     engine.scan(&task_site, SystemTime::now()).await
-                }));
-                async move {
-                    // A panic in one site's scan must not lose the site: it becomes a result.
-                    task.await.unwrap_or_else(|e| {
-                        SiteResult::failed(&site, format!("the scanner failed on this site: {e}"))
-                    })
-                }
+                })
             })
             .buffer_unordered(concurrency.max(1))
     }

@@ -59,10 +59,12 @@ pub mod flags;
 mod config;
 mod engine;
 mod https;
+mod task;
 mod web;
 
 pub use config::{Config, DEFAULT_PER_IP_CONCURRENCY, Limits, default_user_agent};
 pub use engine::Engine;
+pub use task::site_task;
 
 /// Why an [`Engine`] could not be built.
 #[derive(Debug, thiserror::Error)]

@@ -44,7 +44,9 @@ pub use metrics::Metrics;
 pub use polite::ClusterLimiter;
 
 use engine::Engine;
-use model::{Site, SiteResult};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use model::SiteResult;
 use queue::{Delivery, Queue};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -480,8 +482,9 @@ impl Worker {
         tracing::info!(job = %d.job, shard = d.shard, sites = work.sites.len(), deliveries = d.deliveries, "scanning a shard");
         // A record that does not parse ends as its own result; the rest is scanned.
         let mut batch: Vec<(u64, SiteResult)> = work.unreadable_results();
-        let mut tasks: JoinSet<(u64, SiteResult)> = JoinSet::new();
-        let mut sites: HashMap<tokio::task::Id, (u64, Site)> = HashMap::new();
+        // Each site on its own task (a panic becomes the site's result); dropping the set
+        // aborts the scans in flight.
+        let mut tasks = FuturesUnordered::new();
         for (index, site) in work.sites {
             let permit = Arc::clone(&scans)
                 .acquire_owned()
@@ -490,32 +493,20 @@ impl Worker {
             pending.release(1);
             let engine = Arc::clone(&engine);
             let now = (self.clock)();
-            let task_site = site.clone();
             let metrics = self.metrics.clone();
-            let handle = tasks.spawn(async move {
+            let task_site = site.clone();
+            let scan = engine::site_task(site, async move {
                 metrics.site_started();
                 let started = std::time::Instant::now();
                 let result = engine.scan(&task_site, now).await;
                 metrics.site_ended();
                 metrics.scanned(&result, started.elapsed());
                 drop(permit);
-                (index, result)
+                result
             });
-            sites.insert(handle.id(), (index, site));
+            tasks.push(async move { (index, scan.await) });
         }
-        while let Some(joined) = tasks.join_next_with_id().await {
-            let (index, result) = match joined {
-                Ok((_, r)) => r,
-                // A panic in one site's scan must not lose the site: it becomes a result.
-                Err(e) => {
-                    let (index, site) =
-                        sites.get(&e.id()).cloned().expect("every task is recorded");
-                    (
-                        index,
-                        SiteResult::failed(&site, format!("the scanner failed on this site: {e}")),
-                    )
-                }
-            };
+        while let Some((index, result)) = tasks.next().await {
             batch.push((index, result));
             if batch.len() >= self.config.batch && !tasks.is_empty() {
                 let full = std::mem::take(&mut batch);
