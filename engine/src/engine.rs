@@ -8,14 +8,14 @@
 //! [`Limits::site_timeout`](crate::Limits); past it, what was seen is judged and a
 //! `timeout` finding added.
 
-use crate::fetch::{self, Fetcher};
+use crate::fetch::Fetcher;
 use crate::https::{Examiner, no_response_reason};
 use crate::mixed_content::{self, asks_for_implicit_favicon, same_site};
 use crate::policy::Policy;
 use crate::polite::{Lease, Limiter};
 use crate::redirect::{self, End, Hops};
 use crate::tls::{self, TrustStore};
-use crate::verdict::{self, Dns, Endpoint, Observations};
+use crate::verdict::{self, Endpoint, Observations};
 use crate::web::Net;
 use crate::{Config, Error, dns};
 use futures::{Stream, StreamExt};
@@ -185,30 +185,10 @@ impl Engine {
     /// Step 1, the name: the addresses that may be contacted, or `None` when there are
     /// none (what was seen is in `state`).
     async fn resolve(&self, site: &Site, state: &mut State) -> Option<Vec<IpAddr>> {
-        if let Some(entry) = self.net.policy.excluded_host(&site.host) {
-            state.obs.dns = Some(Dns::Excluded(format!(
-                "{} is excluded by the operator ({entry} in --exclude); not contacted",
-                site.host
-            )));
-            return None;
-        }
-        let addrs = match self.net.resolver.lookup(&site.host).await {
-            Ok(a) => a,
-            Err(e) => {
-                state.obs.dns = Some(Dns::Failed(e));
-                return None;
-            }
-        };
-        state.addresses = addrs.clone();
-        let (allowed, refused) = self.net.policy.filter(&addrs);
-        if allowed.is_empty() {
-            if let Some(r) = refused {
-                state.obs.dns = Some(Dns::Refused(r));
-            }
-            return None;
-        }
-        state.obs.dns = Some(Dns::Resolved);
-        Some(allowed)
+        let name = self.net.resolve_site(&site.host).await;
+        state.obs.dns = name.dns;
+        state.addresses = name.addresses;
+        name.allowed
     }
 
     /// A lease on the address the site's connections go to (the first allowed one), when
@@ -296,24 +276,9 @@ impl Engine {
 
         // 4. The https endpoints of other hosts met on the way, each judged once: from the
         // walk's own request, or, where rustls refused the handshake, with the probe.
+        let examiner = &examiner;
         let judged = others.into_iter().map(|(host, (url, fetched))| async move {
-            if fetched.tls.is_some() {
-                Some(
-                    self.examiner()
-                        .endpoint_from_walk(&url, &host, &fetched, now)
-                        .await,
-                )
-            } else if let Err(fetch::Error::Tls(_)) = &fetched.result {
-                let addrs = self.net.addresses_of(&host).await.ok()?;
-                Some(
-                    self.examiner()
-                        .examine(&url, &host, &addrs, now, false)
-                        .await
-                        .endpoint,
-                )
-            } else {
-                None
-            }
+            examiner.other_endpoint(&url, &host, &fetched, now).await
         });
         let judged: Vec<Option<Endpoint>> = if one_at_a_time {
             futures::stream::iter(judged).then(|f| f).collect().await

@@ -279,9 +279,29 @@ impl Examiner<'_> {
         }
     }
 
+    /// The https endpoint of another host met on the way, judged once: from the walk's own
+    /// request, or, where rustls refused the handshake, with the probe. `None` when neither
+    /// applies.
+    pub(crate) async fn other_endpoint(
+        &self,
+        url: &Url,
+        host: &str,
+        fetched: &Fetched,
+        now: UnixTime,
+    ) -> Option<Endpoint> {
+        if fetched.tls.is_some() {
+            Some(self.endpoint_from_walk(url, host, fetched, now).await)
+        } else if let Err(fetch::Error::Tls(_)) = &fetched.result {
+            let addrs = self.net.addresses_of(host).await.ok()?;
+            Some(self.examine(url, host, &addrs, now, false).await.endpoint)
+        } else {
+            None
+        }
+    }
+
     /// The https endpoint the walk ended on (another host): judged from the walk's own
     /// request, no second connection.
-    pub(crate) async fn endpoint_from_walk(
+    async fn endpoint_from_walk(
         &self,
         url: &Url,
         host: &str,

@@ -6,6 +6,7 @@
 use crate::fetch::{self, Fetched, Fetcher};
 use crate::policy::Policy;
 use crate::tls::AiaFetch;
+use crate::verdict::Dns;
 use crate::{Config, Error, dns};
 use futures::StreamExt;
 use model::MixedContent;
@@ -22,6 +23,17 @@ const AIA_CACHE_ENTRIES: usize = 256;
 /// is remembered, so a passing one (a lost DNS answer under load, seen at 10,000 sites in
 /// flight) must not stick.
 const AIA_FAILURE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// What resolving a site's own name saw.
+#[derive(Default)]
+pub(crate) struct Name {
+    /// What the verdict is told (`None`: the name resolved to nothing).
+    pub(crate) dns: Option<Dns>,
+    /// Every address the name resolved to.
+    pub(crate) addresses: Vec<IpAddr>,
+    /// The addresses that may be contacted; `None` when there are none.
+    pub(crate) allowed: Option<Vec<IpAddr>>,
+}
 
 /// How the engine contacts hosts: the name resolver, the address policy, the scanning
 /// fetcher on the configured ports, and the web client.
@@ -50,6 +62,34 @@ impl Net {
             http_port: config.http_port,
             https_port: config.https_port,
         })
+    }
+
+    /// Resolve the site's own name and policy-check its addresses: the DNS observation, and
+    /// the addresses that may be contacted.
+    pub(crate) async fn resolve_site(&self, host: &str) -> Name {
+        let mut name = Name::default();
+        if let Some(entry) = self.policy.excluded_host(host) {
+            name.dns = Some(Dns::Excluded(format!(
+                "{host} is excluded by the operator ({entry} in --exclude); not contacted"
+            )));
+            return name;
+        }
+        let addrs = match self.resolver.lookup(host).await {
+            Ok(a) => a,
+            Err(e) => {
+                name.dns = Some(Dns::Failed(e));
+                return name;
+            }
+        };
+        name.addresses = addrs.clone();
+        let (allowed, refused) = self.policy.filter(&addrs);
+        if allowed.is_empty() {
+            name.dns = refused.map(Dns::Refused);
+            return name;
+        }
+        name.dns = Some(Dns::Resolved);
+        name.allowed = Some(allowed);
+        name
     }
 
     /// GET `url`, met on the way from a site (`site_host`, already resolved to `site_addrs`):
