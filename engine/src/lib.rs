@@ -22,7 +22,12 @@
 //! - [`hsts`]: the Strict-Transport-Security header;
 //! - [`mixed_content`]: insecure references on the final https page, by class;
 //! - [`verdict`]: a pure step that turns observations into `https_ok`, `forced_https` and
-//!   findings, tested with tables.
+//!   findings, tested with tables; the only place findings are made (the chain's `cert_*`
+//!   in `verdict/chain.rs`, from the observations of `tls/chain.rs`).
+//!
+//! Inside the crate, `https` probes the https endpoint (handshake, chain, response, the
+//! legacy probe), `web` reaches the hosts beyond it (the walk's other hosts, AIA, https
+//! copies), and [`site_task`] runs one site's scan as a task whose panic becomes a result.
 //!
 //! # One site
 //! [`Engine::scan`] resolves the name (cached; every address policy-checked), then at once
