@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README gives it: installs the few system packages the tests
-# drive for real (redis-server, openssl, chromium, certutil, postgresql; cloud-init,
+# drive for real (redis-server, openssl, chromium, certutil, postgresql, iproute2; cloud-init,
 # python3-yaml, systemd and binutils for the deployment checks) when they are missing, builds
 # the binaries the integration tests run as separate processes, checks the deployment files
 # against them (deploy/check.sh: .debs built from these binaries and installed into a
@@ -18,6 +18,8 @@ command -v cloud-init >/dev/null || need+=(cloud-init)
 /usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
 command -v systemd-analyze >/dev/null || need+=(systemd)
 command -v strip >/dev/null || need+=(binutils)
+# The cluster across hosts (tests/tests/hosts.rs) makes network namespaces with `ip netns`.
+command -v ip >/dev/null || need+=(iproute2)
 # The archive tests use the PostgreSQL on 127.0.0.1:5432 when one answers, else start their
 # own (initdb + pg_ctl on a free port): they need the client and the server binaries.
 if ! command -v psql >/dev/null || ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
