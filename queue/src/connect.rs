@@ -1,11 +1,93 @@
-//! What it takes to reach Redis besides its URL: the TLS material for a `rediss://` URL
-//! (the CA that signed the server's certificate, and a client certificate if Redis asks
-//! for one) and a password kept out of the URL. The binaries read them from files
+//! How to reach Redis: [`Queue::connect`] with [`ConnectOptions`], and what it takes besides
+//! the URL: the TLS material for a `rediss://` URL (the CA that signed the server's
+//! certificate, and a client certificate if Redis asks for one) and a password kept out of
+//! the URL. The binaries read them from files
 //! ([`Credentials::read`]); here they are only bytes, never printed (`Debug` says whether
 //! each is set, nothing more).
 
+use crate::{Error, Queue, Result};
+use redis::aio::ConnectionManagerConfig;
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
+
+/// How to reach Redis.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// Key prefix (several deployments can share one Redis).
+    pub prefix: String,
+    /// The longest a command may take before it fails (a blocking read adds its block time).
+    pub response_timeout: Duration,
+    /// The longest a connection attempt may take.
+    pub connect_timeout: Duration,
+    /// A password kept out of the URL, and TLS material for a `rediss://` URL.
+    pub credentials: Credentials,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            prefix: "govscan".into(),
+            response_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            credentials: Credentials::default(),
+        }
+    }
+}
+impl Queue {
+    /// A handle that connects lazily and reconnects by itself: it never fails because
+    /// Redis is down right now (commands fail instead, and [`Error::is_transient`] says so).
+    ///
+    /// A `rediss://` URL speaks TLS, verified with the credentials' CA (else the system's
+    /// roots); TLS material with a plain `redis://` URL is an error, never a silent
+    /// downgrade.
+    pub fn connect(url: &str, options: &ConnectOptions) -> Result<Queue> {
+        use redis::IntoConnectionInfo;
+        let mut info = url.into_connection_info()?;
+        let tls = matches!(info.addr(), redis::ConnectionAddr::TcpTls { .. });
+        if let Some(password) = &options.credentials.password {
+            if info.redis_settings().password().is_some() {
+                return Err(Error::Config(
+                    "a password both in the Redis URL and in a password file".into(),
+                ));
+            }
+            let settings = info.redis_settings().clone().set_password(password);
+            info = info.set_redis_settings(settings);
+        }
+        let client = if tls {
+            let creds = &options.credentials.tls;
+            redis::Client::build_with_tls(
+                info,
+                redis::TlsCertificates {
+                    client_tls: creds
+                        .client
+                        .as_ref()
+                        .map(|(cert, key)| redis::ClientTlsConfig {
+                            client_cert: cert.clone(),
+                            client_key: key.clone(),
+                        }),
+                    root_cert: creds.ca_pem.clone(),
+                },
+            )?
+        } else if options.credentials.has_tls() {
+            return Err(Error::Config(
+                "TLS files (--redis-ca, --redis-client-cert) need a rediss:// URL".into(),
+            ));
+        } else {
+            redis::Client::open(info)?
+        };
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(options.response_timeout))
+            .set_connection_timeout(Some(options.connect_timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(2));
+        let conn = client.get_connection_manager_lazy(config)?;
+        Ok(Queue {
+            conn,
+            prefix: options.prefix.clone(),
+        })
+    }
+}
 
 /// TLS material for `rediss://`, as PEM bytes.
 #[derive(Clone, Default)]

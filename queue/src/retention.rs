@@ -36,15 +36,6 @@ pub struct Swept {
 }
 
 impl Queue {
-    fn job_keys(&self, job: &JobId) -> [String; 4] {
-        [
-            self.job_key(job),
-            self.sites_key(job),
-            self.results_key(job),
-            self.stream_key(job),
-        ]
-    }
-
     /// Delete an ended job and all its keys now. A job still submitting or running is
     /// refused ([`Error::WrongState`]: cancel it first); an unknown job is
     /// [`Error::UnknownJob`].

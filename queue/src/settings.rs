@@ -25,14 +25,6 @@ pub struct ClusterSettings {
 }
 
 impl Queue {
-    fn cluster_key(&self) -> String {
-        format!("{}:cluster", self.prefix)
-    }
-
-    fn ip_key(&self, ip: &str) -> String {
-        format!("{}:ip:{ip}", self.prefix)
-    }
-
     /// Store a job's settings and their digest (before the job is sealed).
     pub async fn set_job_settings(
         &self,
