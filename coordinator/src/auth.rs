@@ -19,6 +19,7 @@
 //! logged, not even in an error about the file that holds it. [`Layer`] checks every call
 //! before it reaches the service and logs it with the caller's name.
 
+use crate::Error;
 use futures::future::{Either, Ready, ready};
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -227,7 +228,7 @@ impl Policy {
             let subject = peer_certs
                 .and_then(|c| c.first())
                 .and_then(|der| Subject::of(der))
-                .ok_or_else(|| tonic::Status::unauthenticated("no client certificate"))?;
+                .ok_or_else(|| Error::Unauthenticated("no client certificate".into()))?;
             Some(subject)
         } else {
             None
@@ -238,13 +239,13 @@ impl Policy {
                 let presented = authorization
                     .and_then(|v| v.strip_prefix(b"Bearer "))
                     .ok_or_else(|| {
-                        tonic::Status::unauthenticated(
-                            "this coordinator needs a bearer token (scanctl --token-file)",
+                        Error::Unauthenticated(
+                            "this coordinator needs a bearer token (scanctl --token-file)".into(),
                         )
                     })?;
                 let (name, role) = tokens
                     .find(presented)
-                    .ok_or_else(|| tonic::Status::unauthenticated("unknown token"))?;
+                    .ok_or_else(|| Error::Unauthenticated("unknown token".into()))?;
                 let name = match cert {
                     Some(c) => format!("{name} (cert {})", c.common_name),
                     None => name.to_owned(),
@@ -261,13 +262,14 @@ impl Policy {
             },
         };
         if caller.role < needed {
-            return Err(tonic::Status::permission_denied(format!(
+            return Err(Error::PermissionDenied(format!(
                 "{} is a {}: {} needs the {} role",
                 caller.name,
                 caller.role.as_str(),
                 method_name(path),
                 needed.as_str()
-            )));
+            ))
+            .into());
         }
         Ok(caller)
     }

@@ -83,9 +83,10 @@ impl Service {
                 part: Some(Part::Header(h)),
             }) => h,
             _ => {
-                return Err(Status::invalid_argument(
-                    "the first SubmitJob message must be the job header",
-                ));
+                return Err(Error::InvalidArgument(
+                    "the first SubmitJob message must be the job header".into(),
+                )
+                .into());
             }
         };
         let now = (self.clock)();
@@ -155,9 +156,10 @@ impl Service {
             let chunk = match msg.part {
                 Some(Part::Sites(chunk)) => chunk,
                 Some(Part::Header(_)) => {
-                    return Err(Status::invalid_argument(
-                        "a second job header in one SubmitJob",
-                    ));
+                    return Err(Error::InvalidArgument(
+                        "a second job header in one SubmitJob".into(),
+                    )
+                    .into());
                 }
                 None => continue,
             };
@@ -310,7 +312,7 @@ impl v1::scan_service_server::ScanService for Service {
                 }
                 tokio::select! {
                     _ = service.shutdown.cancelled() => {
-                        let _ = tx.send(Err(Status::unavailable("the coordinator is shutting down"))).await;
+                        let _ = tx.send(Err(Error::ShuttingDown.into())).await;
                         return;
                     }
                     _ = tx.closed() => return,
@@ -324,12 +326,7 @@ impl v1::scan_service_server::ScanService for Service {
                             break;
                         }
                         Ok(None) => {
-                            let _ = tx
-                                .send(Err(Status::not_found(format!(
-                                    "job {} was removed",
-                                    info.id
-                                ))))
-                                .await;
+                            let _ = tx.send(Err(Error::Removed(info.id.clone()).into())).await;
                             return;
                         }
                         Err(e) => {
@@ -363,7 +360,7 @@ impl v1::scan_service_server::ScanService for Service {
             {
                 let wire = v1::SiteResult { index, json };
                 let r = proto::IndexedResult::try_from(wire)
-                    .map_err(|e| Status::internal(format!("stored result: {e}")))?;
+                    .map_err(|e| Error::CorruptResult(e.to_string()))?;
                 tally.add(&r.result);
             }
             from += PAGE;
