@@ -1,40 +1,35 @@
-//! `Engine::scan` against real servers on loopback: a DNS responder the engine asks through
-//! `Config::dns_server`, plain HTTP and rustls HTTPS servers with certificates made here
-//! (rcgen), each site on its own 127.77.N.x address, on ports the lab chooses.
+//! `Engine::scan` against real servers on loopback, all the farm's: its DNS responder, which
+//! the engine asks through `Config::dns_server`, its plain HTTP and HTTPS servers, and
+//! certificates from `farm::certs`, each site on its own 127.77.N.x address, on ports the
+//! lab chooses.
 //!
 //! The engine's own focused cases; the full farm of behaviours lives in `tests/farm`.
 
 use engine::{Config, Engine, Limits};
-use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
+use farm::certs::{Ca, DAY, Leaf};
+use farm::{Dns, Reply, Routes, Servers};
+use hickory_resolver::proto::op::{Message, MessageType};
 use hickory_resolver::proto::rr::rdata::A;
 use hickory_resolver::proto::rr::{RData, Record, RecordType};
 use model::{Code, HopKind, Site, SiteResult};
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rcgen::KeyPair;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::sign::CertifiedKey;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::UdpSocket;
 
-/// What a test server answers to one request.
-#[derive(Clone)]
-struct Reply {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: Vec<u8>,
-}
-
-type Handler = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
+/// What a site's port answers, by path.
+type Handler = Routes;
 
 fn redirect(status: u16, to: &str) -> Handler {
-    let to = to.to_owned();
-    Arc::new(move |_| Reply {
+    Routes::always(Reply {
         status,
-        headers: vec![("Location", to.clone())],
-        body: Vec::new(),
+        headers: vec![("Location".into(), to.to_owned())],
+        body: Default::default(),
     })
 }
 
@@ -43,28 +38,23 @@ fn page(body: &str, headers: &[(&'static str, &str)]) -> Handler {
 }
 
 fn bytes(body: &[u8], headers: &[(&'static str, &str)]) -> Handler {
-    let body = body.to_vec();
-    let headers: Vec<_> = headers.iter().map(|(k, v)| (*k, v.to_string())).collect();
-    Arc::new(move |_| Reply {
+    Routes::always(Reply {
         status: 200,
-        headers: headers.clone(),
-        body: body.clone(),
+        headers: headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        body: body.to_vec().into(),
     })
 }
 
+/// Each path its handler's reply; 404 elsewhere.
 fn routes(table: &[(&str, Handler)]) -> Handler {
-    let table: HashMap<String, Handler> = table
+    table
         .iter()
-        .map(|(p, h)| (p.to_string(), Arc::clone(h)))
-        .collect();
-    Arc::new(move |path| match table.get(path) {
-        Some(h) => h(path),
-        None => Reply {
-            status: 404,
-            headers: vec![],
-            body: b"not found".to_vec(),
-        },
-    })
+        .fold(Routes::always(Reply::not_found()), |routes, (path, h)| {
+            routes.at(path, h.reply(path).clone())
+        })
 }
 
 const HSTS_YEAR: (&str, &str) = ("Strict-Transport-Security", "max-age=31536000");
@@ -74,8 +64,8 @@ const HTML: (&str, &str) = ("Content-Type", "text/html; charset=utf-8");
 enum Https {
     /// A certificate for these names, signed by the lab CA, and a handler.
     Serve(Vec<&'static str>, Handler),
-    /// A ready server configuration (its own chain) and a handler.
-    Config(Arc<rustls::ServerConfig>, Handler),
+    /// A ready certificate (its own chain) and a handler.
+    Config(Arc<CertifiedKey>, Handler),
     /// Accept TCP and never answer the handshake.
     Stall,
 }
@@ -84,32 +74,26 @@ enum Https {
 struct Lab {
     net: u8,
     next: u8,
-    dns: SocketAddr,
-    names: Arc<Mutex<HashMap<String, Ipv4Addr>>>,
-    ca: CertifiedIssuer<'static, KeyPair>,
+    dns: Dns,
+    ca: Ca,
     http_port: u16,
     https_port: u16,
-    /// TCP connections accepted by any server of the lab.
-    connections: Arc<AtomicUsize>,
-    /// TLS handshakes completed by any https server of the lab.
-    handshakes: Arc<AtomicUsize>,
+    /// Every server of the lab: counts the TCP connections accepted and the TLS handshakes
+    /// completed.
+    servers: Servers,
 }
 
 impl Lab {
     async fn new(net: u8) -> Lab {
-        let names: Arc<Mutex<HashMap<String, Ipv4Addr>>> = Arc::default();
-        let socket = UdpSocket::bind((Ipv4Addr::new(127, 77, net, 1), 0))
-            .await
-            .unwrap();
-        let dns = socket.local_addr().unwrap();
-        tokio::spawn(serve_dns(socket, Arc::clone(&names)));
+        let dns = Dns::start(
+            SocketAddr::from((Ipv4Addr::new(127, 77, net, 1), 0)),
+            &["gov.test"],
+            &[],
+        )
+        .await
+        .unwrap();
 
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, format!("Engine Test Root {net}"));
-        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+        let ca = Ca::root(&format!("Engine Test Root {net}"));
 
         // The lab's ports: free on the lab's first address, so free on the others of its /24.
         let probe_http = std::net::TcpListener::bind((Ipv4Addr::new(127, 77, net, 1), 0)).unwrap();
@@ -121,19 +105,17 @@ impl Lab {
             net,
             next: 10,
             dns,
-            names,
             ca,
             http_port,
             https_port,
-            connections: Arc::default(),
-            handshakes: Arc::default(),
+            servers: Servers::default(),
         }
     }
 
     fn config(&self) -> Config {
         Config {
-            dns_server: Some(self.dns),
-            extra_roots: vec![self.ca.der().clone()],
+            dns_server: Some(self.dns.addr()),
+            extra_roots: vec![self.ca.der.clone()],
             allow_private_targets: true,
             http_port: self.http_port,
             https_port: self.https_port,
@@ -159,24 +141,24 @@ impl Lab {
     async fn site(&mut self, host: &str, http: Option<Handler>, https: Option<Https>) -> Ipv4Addr {
         let ip = Ipv4Addr::new(127, 77, self.net, self.next);
         self.next += 1;
-        self.names.lock().unwrap().insert(format!("{host}."), ip);
+        self.dns.add(host, ip).await.unwrap();
         if let Some(handler) = http {
-            let listener = TcpListener::bind((ip, self.http_port)).await.unwrap();
-            tokio::spawn(serve_http(
-                listener,
-                None,
-                handler,
-                Arc::clone(&self.connections),
-                Arc::default(),
-            ));
+            self.servers
+                .http((ip, self.http_port).into(), handler)
+                .await
+                .unwrap();
         }
+        let https_addr = SocketAddr::from((ip, self.https_port));
         match https {
             None => {}
             Some(Https::Serve(names, handler)) => {
-                let tls = self.server_config(&names);
-                self.serve_tls(ip, tls, handler).await;
+                let (leaf, key) = self.ca.leaf_with_key(leaf_for(&names));
+                let cert = certified(leaf, key);
+                self.servers.https(https_addr, cert, handler).await.unwrap();
             }
-            Some(Https::Config(tls, handler)) => self.serve_tls(ip, tls, handler).await,
+            Some(Https::Config(cert, handler)) => {
+                self.servers.https(https_addr, cert, handler).await.unwrap();
+            }
             Some(Https::Stall) => {
                 self.stall(ip, self.https_port).await;
             }
@@ -185,199 +167,23 @@ impl Lab {
     }
 
     /// Accept TCP on `ip:port` and never answer; count the connections the client closes.
-    async fn stall(&self, ip: Ipv4Addr, port: u16) -> Arc<AtomicUsize> {
-        let listener = TcpListener::bind((ip, port)).await.unwrap();
-        let connections = Arc::clone(&self.connections);
-        let closed: Arc<AtomicUsize> = Arc::default();
-        let closed_by_client = Arc::clone(&closed);
-        tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                connections.fetch_add(1, Ordering::SeqCst);
-                let closed = Arc::clone(&closed_by_client);
-                tokio::spawn(async move {
-                    let mut buf = [0u8; 1024];
-                    while let Ok(n) = stream.read(&mut buf).await {
-                        if n == 0 {
-                            break;
-                        }
-                    }
-                    closed.fetch_add(1, Ordering::SeqCst);
-                });
-            }
-        });
-        closed
-    }
-
-    async fn serve_tls(&self, ip: Ipv4Addr, tls: Arc<rustls::ServerConfig>, handler: Handler) {
-        let listener = TcpListener::bind((ip, self.https_port)).await.unwrap();
-        tokio::spawn(serve_http(
-            listener,
-            Some(tls),
-            handler,
-            Arc::clone(&self.connections),
-            Arc::clone(&self.handshakes),
-        ));
-    }
-
-    fn server_config(&self, names: &[&str]) -> Arc<rustls::ServerConfig> {
-        let (leaf, key) = leaf_for(names, &self.ca, None);
-        tls_config(leaf, key)
+    async fn stall(&self, ip: Ipv4Addr, port: u16) -> Arc<AtomicU64> {
+        self.servers.silent((ip, port).into()).await.unwrap().1
     }
 }
 
-/// A leaf certificate for `names` signed by `issuer`, valid for 200 days, with an AIA
-/// caIssuers URL when given.
-fn leaf_for(
-    names: &[&str],
-    issuer: &rcgen::Issuer<'_, KeyPair>,
-    ca_issuers: Option<&str>,
-) -> (CertificateDer<'static>, KeyPair) {
-    let key = KeyPair::generate().unwrap();
-    let mut params =
-        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).unwrap();
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(200);
-    if let Some(url) = ca_issuers {
-        params
-            .custom_extensions
-            .push(rcgen::CustomExtension::from_oid_content(
-                &[1, 3, 6, 1, 5, 5, 7, 1, 1],
-                aia_ca_issuers(url),
-            ));
-    }
-    let leaf = params.signed_by(&key, issuer).unwrap();
-    (CertificateDer::from(leaf.der().to_vec()), key)
+/// A leaf certificate for `names`, valid from a day ago for 200 days.
+fn leaf_for(names: &[&str]) -> Leaf {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut leaf = Leaf::for_host(names[0]).valid(now - DAY, now + 200 * DAY);
+    leaf.sans = names.iter().map(|n| n.to_string()).collect();
+    leaf
 }
 
-/// DER of AuthorityInfoAccessSyntax with one caIssuers URI.
-fn aia_ca_issuers(url: &str) -> Vec<u8> {
-    let ca_issuers_oid = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
-    let mut uri = vec![0x86, url.len() as u8];
-    uri.extend_from_slice(url.as_bytes());
-    let mut access = vec![0x30, (ca_issuers_oid.len() + uri.len()) as u8];
-    access.extend_from_slice(&ca_issuers_oid);
-    access.extend_from_slice(&uri);
-    let mut syntax = vec![0x30, access.len() as u8];
-    syntax.extend_from_slice(&access);
-    syntax
-}
-
-/// A rustls server sending exactly `chain`.
-fn tls_config_chain(
-    chain: Vec<CertificateDer<'static>>,
-    key: KeyPair,
-) -> Arc<rustls::ServerConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            chain,
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )
-        .unwrap();
-    Arc::new(config)
-}
-
-fn tls_config(leaf: CertificateDer<'static>, key: KeyPair) -> Arc<rustls::ServerConfig> {
-    tls_config_chain(vec![leaf], key)
-}
-
-/// A DNS responder: A records from `names`, NXDOMAIN for unknown names, empty AAAA.
-async fn serve_dns(socket: UdpSocket, names: Arc<Mutex<HashMap<String, Ipv4Addr>>>) {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let Ok((n, peer)) = socket.recv_from(&mut buf).await else {
-            return;
-        };
-        let Ok(query) = Message::from_vec(&buf[..n]) else {
-            continue;
-        };
-        let mut reply = Message::new();
-        reply
-            .set_id(query.id())
-            .set_message_type(MessageType::Response)
-            .set_op_code(query.op_code())
-            .set_authoritative(true)
-            .set_recursion_desired(query.recursion_desired())
-            .set_recursion_available(true);
-        for q in query.queries() {
-            reply.add_query(q.clone());
-            let name = q.name().to_ascii().to_ascii_lowercase();
-            match names.lock().unwrap().get(&name) {
-                None => {
-                    reply.set_response_code(ResponseCode::NXDomain);
-                }
-                Some(ip) if q.query_type() == RecordType::A => {
-                    reply.add_answer(Record::from_rdata(q.name().clone(), 60, RData::A(A(*ip))));
-                }
-                Some(_) => {}
-            }
-        }
-        if let Ok(bytes) = reply.to_vec() {
-            let _ = socket.send_to(&bytes, peer).await;
-        }
-    }
-}
-
-/// An HTTP/1.1 server (over TLS when `tls` is given): one request per connection.
-async fn serve_http(
-    listener: TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
-    handler: Handler,
-    connections: Arc<AtomicUsize>,
-    handshakes: Arc<AtomicUsize>,
-) {
-    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
-    while let Ok((stream, _)) = listener.accept().await {
-        connections.fetch_add(1, Ordering::SeqCst);
-        let handler = Arc::clone(&handler);
-        let acceptor = acceptor.clone();
-        let handshakes = Arc::clone(&handshakes);
-        tokio::spawn(async move {
-            match acceptor {
-                None => answer(stream, &handler).await,
-                Some(a) => {
-                    if let Ok(tls) = a.accept(stream).await {
-                        handshakes.fetch_add(1, Ordering::SeqCst);
-                        answer(tls, &handler).await;
-                    }
-                }
-            }
-        });
-    }
-}
-
-async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
-    mut s: S,
-    handler: &Handler,
-) {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 2048];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
-        match s.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&head);
-    let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    let reply = handler(&path);
-    let mut out = format!(
-        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-        reply.status,
-        reply.body.len()
-    );
-    for (k, v) in &reply.headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str("\r\n");
-    let mut out = out.into_bytes();
-    out.extend_from_slice(&reply.body);
-    let _ = s.write_all(&out).await;
-    let _ = s.shutdown().await;
+/// What a server sends: exactly `leaf`, and its key.
+fn certified(leaf: CertificateDer<'static>, key: KeyPair) -> Arc<CertifiedKey> {
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    farm::certified_key(vec![leaf], key).unwrap()
 }
 
 async fn scan(engine: &Engine, host: &str) -> SiteResult {
@@ -423,7 +229,7 @@ async fn a_valid_forced_site_is_adopted_with_one_handshake() {
     assert_eq!(r.final_url.as_deref(), Some("https://good.gov.test/"));
     assert!(!r.scanned_at.is_empty());
     // The walk landed on the https endpoint already examined: no second handshake.
-    assert_eq!(lab.handshakes.load(Ordering::SeqCst), 1);
+    assert_eq!(lab.servers.handshakes(), 1);
     let mixed = r.mixed_content.as_ref().unwrap();
     assert_eq!(
         mixed.active.count + mixed.passive.count + mixed.forms.count,
@@ -481,13 +287,16 @@ async fn downgrades_and_loops_are_not_forced() {
         ])),
         Some(Https::Serve(
             vec!["down.gov.test"],
-            Arc::new(|_| Reply {
+            Routes::always(Reply {
                 status: 302,
                 headers: vec![
-                    ("Location", "http://down.gov.test/plain".into()),
-                    ("Strict-Transport-Security", "max-age=31536000".into()),
+                    ("Location".into(), "http://down.gov.test/plain".into()),
+                    (
+                        "Strict-Transport-Security".into(),
+                        "max-age=31536000".into(),
+                    ),
                 ],
-                body: Vec::new(),
+                body: Default::default(),
             }),
         )),
     )
@@ -687,7 +496,7 @@ async fn private_targets_are_refused_without_a_connection() {
         r.findings[0].detail
     );
     assert!(!r.https_ok && !r.forced_https);
-    assert_eq!(lab.connections.load(Ordering::SeqCst), 0);
+    assert_eq!(lab.servers.accepted(), 0);
 }
 
 #[tokio::test]
@@ -750,21 +559,15 @@ async fn scan_stream_returns_one_result_per_site() {
 #[tokio::test]
 async fn an_omitted_intermediate_is_fetched_through_aia_as_a_browser_does() {
     let mut lab = Lab::new(9).await;
-    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "Engine Test Intermediate");
-    let intermediate =
-        CertifiedIssuer::signed_by(params, KeyPair::generate().unwrap(), &lab.ca).unwrap();
+    let intermediate = lab.ca.intermediate("Engine Test Intermediate", None);
     let aia_url = "http://aia.gov.test/int.crt";
-    let (leaf, key) = leaf_for(&["partial.gov.test"], &intermediate, Some(aia_url));
+    let (leaf, key) = intermediate.leaf_with_key(leaf_for(&["partial.gov.test"]).aia(aia_url));
     lab.site(
         "aia.gov.test",
         Some(routes(&[(
             "/int.crt",
             bytes(
-                intermediate.der(),
+                &intermediate.der,
                 &[("Content-Type", "application/pkix-cert")],
             ),
         )])),
@@ -775,7 +578,7 @@ async fn an_omitted_intermediate_is_fetched_through_aia_as_a_browser_does() {
         "partial.gov.test",
         Some(redirect(301, "https://partial.gov.test/")),
         Some(Https::Config(
-            tls_config(leaf, key),
+            certified(leaf, key),
             page("<p>ok</p>", &[HSTS_YEAR, HTML]),
         )),
     )
@@ -867,7 +670,7 @@ async fn dropping_the_stream_aborts_the_scans_in_flight() {
         tokio::select! {
             r = stream.next() => panic!("no scan can finish yet: {r:?}"),
             _ = tokio::time::sleep(Duration::from_millis(10)) => {
-                if lab.connections.load(Ordering::SeqCst) == 3 {
+                if lab.servers.accepted() == 3 {
                     break;
                 }
             }
@@ -951,29 +754,34 @@ async fn dns_lookups_in_flight_are_bounded() {
 
 /// `/` → `/1` → … → `/n` (a page): `n` https redirects.
 fn https_chain(host: &str, n: usize) -> Handler {
-    let host = host.to_owned();
-    Arc::new(move |path| {
-        let i: usize = path.trim_start_matches('/').parse().unwrap_or(0);
-        if i < n {
-            Reply {
-                status: 302,
-                headers: vec![
-                    ("Location", format!("https://{host}/{}", i + 1)),
-                    ("Strict-Transport-Security", "max-age=31536000".into()),
-                ],
-                body: Vec::new(),
-            }
-        } else {
-            Reply {
-                status: 200,
-                headers: vec![
-                    ("Strict-Transport-Security", "max-age=31536000".into()),
-                    ("Content-Type", "text/html".into()),
-                ],
-                body: b"<link rel=icon href=/i.png><p>end</p>".to_vec(),
-            }
-        }
-    })
+    let hop = |i: usize| Reply {
+        status: 302,
+        headers: vec![
+            ("Location".into(), format!("https://{host}/{}", i + 1)),
+            (
+                "Strict-Transport-Security".into(),
+                "max-age=31536000".into(),
+            ),
+        ],
+        body: Default::default(),
+    };
+    let end = Reply {
+        status: 200,
+        headers: vec![
+            (
+                "Strict-Transport-Security".into(),
+                "max-age=31536000".into(),
+            ),
+            ("Content-Type".into(), "text/html".into()),
+        ],
+        body: b"<link rel=icon href=/i.png><p>end</p>".to_vec().into(),
+    };
+    // Any other path counts as hop 0, as `/` does.
+    (1..n)
+        .fold(Routes::always(hop(0)), |routes, i| {
+            routes.at(&format!("/{i}"), hop(i))
+        })
+        .at(&format!("/{n}"), end)
 }
 
 #[tokio::test]
@@ -981,15 +789,17 @@ async fn the_https_side_must_reach_a_page_as_chrome_does() {
     let mut lab = Lab::new(20).await;
     let to_https = |host: &str| Some(redirect(301, &format!("https://{host}/")));
     let hsts_redirect = |to: &str| {
-        let to = to.to_owned();
-        Arc::new(move |_: &str| Reply {
+        Routes::always(Reply {
             status: 301,
             headers: vec![
-                ("Location", to.clone()),
-                ("Strict-Transport-Security", "max-age=31536000".into()),
+                ("Location".into(), to.to_owned()),
+                (
+                    "Strict-Transport-Security".into(),
+                    "max-age=31536000".into(),
+                ),
             ],
-            body: Vec::new(),
-        }) as Handler
+            body: Default::default(),
+        })
     };
     lab.site(
         "self-loop.gov.test",

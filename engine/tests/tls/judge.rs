@@ -1,8 +1,8 @@
 //! `tls::judge` on chains made in the test: each case says which findings a browser's view
 //! of the chain implies.
 
-use super::certs::{self, Ca, DAY, Leaf, NOW_SECS, now, openssl};
 use engine::tls::{AiaFetch, ChainVerdict, TrustStore, judge};
+use farm::certs::{self, Ca, DAY, Leaf, NOW_SECS, now, openssl};
 use model::Code;
 use rustls_pki_types::{CertificateDer, UnixTime};
 use std::collections::HashMap;

@@ -1,24 +1,24 @@
-//! `legacy::probe` and `tls::scanning_client_config` against real servers on 127.0.0.1:
-//! `openssl s_server` child processes (TLS 1.1 only; TLS 1.2 with AES128-SHA only), a
-//! tokio-rustls server (TLS 1.2/1.3), and a listener that never answers.
+//! `legacy::probe` and `tls::scanning_client_config` against real servers on 127.0.0.1, the
+//! farm's: `openssl s_server` child processes (TLS 1.1 only; TLS 1.2 with AES128-SHA only),
+//! a rustls server (TLS 1.2/1.3), and a listener that never answers.
 
-use super::certs::{self, Ca, Leaf, openssl};
 use engine::legacy::{Offer, ProbeOutcome, Version, probe, probe_offer};
 use engine::tls::{self, TrustStore};
+use farm::certs::{self, Ca, Leaf, openssl};
+use farm::{Reply, Routes, Servers};
 use model::Code;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// An `openssl s_server` child, killed when dropped.
+/// An `openssl s_server -www` child (the farm's), killed when dropped.
 struct SServer {
-    child: Child,
+    _child: tokio::process::Child,
     addr: SocketAddr,
 }
 
@@ -30,74 +30,41 @@ impl SServer {
             .unwrap()
             .port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let accept = addr.to_string();
-        let child = Command::new("openssl")
-            .arg("s_server")
-            .args(["-accept", &accept, "-www"])
-            .args(args)
-            .current_dir(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the openssl command-line tool is installed");
-        let mut server = SServer { child, addr };
-        for _ in 0..200 {
-            if TcpStream::connect(addr).await.is_ok() {
-                return server;
-            }
-            if let Ok(Some(status)) = server.child.try_wait() {
-                panic!("openssl s_server {args:?} exited: {status}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let args: Vec<&str> = std::iter::once("-www")
+            .chain(args.iter().copied())
+            .collect();
+        let child = farm::s_server(addr, &args, Some(dir), &dir.join("s_server.log"))
+            .await
+            .unwrap_or_else(|e| panic!("openssl s_server {args:?}: {e}"));
+        SServer {
+            _child: child,
+            addr,
         }
-        panic!("openssl s_server {args:?} never accepted on {addr}");
     }
 }
 
-impl Drop for SServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A rustls server (TLS 1.2 and 1.3) serving `chain`, until the handle is dropped.
+/// A rustls server (TLS 1.2 and 1.3, the farm's) serving `chain`, until the handle is
+/// dropped.
 struct RustlsServer {
     addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for RustlsServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _servers: Servers,
 }
 
 async fn rustls_server(chain: Vec<CertificateDer<'static>>, key: &rcgen::KeyPair) -> RustlsServer {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(
-            chain,
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let servers = Servers::default();
+    let addr = servers
+        .https(
+            "127.0.0.1:0".parse().unwrap(),
+            farm::certified_key(chain, key).unwrap(),
+            Routes::always(Reply::not_found()),
         )
+        .await
         .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        let mut connections = tokio::task::JoinSet::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            connections.spawn(async move {
-                let _ = acceptor.accept(stream).await;
-            });
-        }
-    });
-    RustlsServer { addr, task }
+    RustlsServer {
+        addr,
+        _servers: servers,
+    }
 }
 
 fn write(dir: &Path, name: &str, text: &str) {
@@ -110,7 +77,7 @@ async fn a_tls11_only_server_accepts_tls11_and_refuses_tls12() {
     let root = Ca::root("Probe Root");
     let inter = root.intermediate("Probe Intermediate", None);
     let (leaf, key) = inter.leaf_with_key(Leaf::for_host("legacy.test"));
-    write(dir.path(), "c.pem", &certs::pem("CERTIFICATE", &leaf));
+    write(dir.path(), "c.pem", &farm::pem_encode("CERTIFICATE", &leaf));
     write(dir.path(), "chain.pem", &inter.pem());
     write(dir.path(), "k.pem", &key.serialize_pem());
     let server = SServer::start(
@@ -301,14 +268,8 @@ async fn a_certificate_message_over_several_records_is_reassembled_within_the_ca
 
 #[tokio::test]
 async fn a_server_that_never_answers_is_no_answer() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            held.push(stream);
-        }
-    });
+    let holder = Servers::default();
+    let (addr, _) = holder.silent("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let outcome = probe(
         addr,
         "silent.test",
@@ -320,7 +281,7 @@ async fn a_server_that_never_answers_is_no_answer() {
         matches!(&outcome, ProbeOutcome::NoAnswer(why) if why.contains("no answer within")),
         "{outcome:?}"
     );
-    holder.abort();
+    drop(holder);
 
     // Nothing listening at all: also no answer, not a rejection.
     let closed = StdListener::bind("127.0.0.1:0")
@@ -340,7 +301,7 @@ async fn one_hello_up_to_tls11_finds_either_legacy_version() {
     let dir = tempfile::tempdir().unwrap();
     let root = Ca::root("Range Root");
     let (leaf, key) = root.leaf_with_key(Leaf::for_host("range.test"));
-    write(dir.path(), "c.pem", &certs::pem("CERTIFICATE", &leaf));
+    write(dir.path(), "c.pem", &farm::pem_encode("CERTIFICATE", &leaf));
     write(dir.path(), "k.pem", &key.serialize_pem());
     for (flag, want) in [("-tls1", Version::Tls10), ("-tls1_1", Version::Tls11)] {
         let server = SServer::start(

@@ -45,12 +45,81 @@ pub(crate) fn zone_of(host: &str) -> String {
     labels[n.saturating_sub(2)..].join(".")
 }
 
+/// The authority of each zone served, by zone name.
+type Zones = BTreeMap<String, Arc<InMemoryAuthority>>;
+
 /// Start the responder on `bind` (port 0 for a free port) with `records` (host → address).
 pub(crate) async fn serve(
     bind: SocketAddr,
     records: &[(String, Ipv4Addr)],
 ) -> Result<(ServerFuture<Catalog>, SocketAddr), Error> {
+    let (server, addr, _) = start(bind, &[], records).await?;
+    Ok((server, addr))
+}
+
+/// The farm's DNS responder on its own, for tests that place their sites themselves (the
+/// engine's): authoritative for the zones it was started with, and records can be added
+/// while it runs. Stops when dropped.
+pub struct Dns {
+    server: ServerFuture<Catalog>,
+    addr: SocketAddr,
+    zones: Zones,
+}
+
+impl Dns {
+    /// Start on `bind` (port 0: a free port), authoritative for `zones` (served even while
+    /// empty: their other names get NXDOMAIN) and for the zones of `records`.
+    pub async fn start(
+        bind: SocketAddr,
+        zones: &[&str],
+        records: &[(String, Ipv4Addr)],
+    ) -> Result<Dns, Error> {
+        let (server, addr, zones) = start(bind, zones, records).await?;
+        Ok(Dns {
+            server,
+            addr,
+            zones,
+        })
+    }
+
+    /// Where it answers (UDP and TCP), for the scanner's `--dns-server`.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Answer `host` with `ip` from now on; `host` must be in a zone it serves.
+    pub async fn add(&self, host: &str, ip: Ipv4Addr) -> Result<(), Error> {
+        let host = host.trim_end_matches('.');
+        let authority = self
+            .zones
+            .iter()
+            .filter(|(zone, _)| host == zone.as_str() || host.ends_with(&format!(".{zone}")))
+            .max_by_key(|(zone, _)| zone.len())
+            .map(|(_, authority)| authority)
+            .ok_or_else(|| Error::Dns(format!("{host} is in no zone served")))?;
+        authority
+            .upsert(Record::from_rdata(fqdn(host)?, TTL, RData::A(A(ip))), 1)
+            .await;
+        Ok(())
+    }
+}
+
+impl Drop for Dns {
+    fn drop(&mut self) {
+        self.server.shutdown_token().cancel();
+    }
+}
+
+/// The responder: the zones of `records` and the `extra` ones, on `bind`.
+async fn start(
+    bind: SocketAddr,
+    extra: &[&str],
+    records: &[(String, Ipv4Addr)],
+) -> Result<(ServerFuture<Catalog>, SocketAddr, Zones), Error> {
     let mut by_zone: BTreeMap<String, Vec<(&str, Ipv4Addr)>> = BTreeMap::new();
+    for zone in extra {
+        by_zone.entry(zone_of(zone)).or_default();
+    }
     for (host, addr) in records {
         by_zone
             .entry(zone_of(host))
@@ -80,9 +149,13 @@ pub(crate) async fn serve(
             authority.upsert_mut(Record::from_rdata(fqdn(host)?, TTL, RData::A(A(addr))), 1);
         }
     }
+    let zones: Zones = zones
+        .into_iter()
+        .map(|(zone, authority)| (zone, Arc::new(authority)))
+        .collect();
     let mut catalog = Catalog::new();
-    for (zone, authority) in zones {
-        catalog.upsert(LowerName::new(&fqdn(&zone)?), vec![Arc::new(authority)]);
+    for (zone, authority) in &zones {
+        catalog.upsert(LowerName::new(&fqdn(zone)?), vec![authority.clone()]);
     }
 
     let (udp, tcp, addr) = bind_pair(bind).await?;
@@ -96,7 +169,7 @@ pub(crate) async fn serve(
         server.register_socket(udp);
     }
     server.register_listener(tcp, Duration::from_secs(5));
-    Ok((server, addr))
+    Ok((server, addr, zones))
 }
 
 /// A UDP socket and a TCP listener on the same port, as a resolver expects (truncated

@@ -8,7 +8,6 @@ use crate::serve::{self, Hosts, Shared, Sni};
 use crate::spec::{Cert, Expect, Plain, Reply, Routes, Secure, SiteSpec};
 use hickory_server::ServerFuture;
 use hickory_server::authority::Catalog;
-use rustls::sign::CertifiedKey;
 use rustls_pki_types::CertificateDer;
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -211,6 +210,7 @@ impl FarmBuilder {
             permits: Arc::new(Semaphore::new(self.max_connections)),
             latency: self.latency,
             accepted: Default::default(),
+            handshakes: Default::default(),
             open: Default::default(),
         };
         let mut farm = Farm {
@@ -242,7 +242,7 @@ impl FarmBuilder {
             match &addr.http {
                 Kind::Closed => {}
                 Kind::Silent => {
-                    serve::silent(serve::bind((ip, self.http_port).into()).await?, &shared)
+                    serve::silent(serve::bind((ip, self.http_port).into()).await?, &shared);
                 }
                 Kind::Serve(hosts) => serve::http(
                     serve::bind((ip, self.http_port).into()).await?,
@@ -259,7 +259,9 @@ impl FarmBuilder {
             let https_addr = SocketAddr::from((ip, self.https_port));
             match &addr.https {
                 Kind::Closed => {}
-                Kind::Silent => serve::silent(serve::bind(https_addr).await?, &shared),
+                Kind::Silent => {
+                    serve::silent(serve::bind(https_addr).await?, &shared);
+                }
                 Kind::Serve(hosts) => {
                     let sni = certificates(&pki, &addr.certs, &aia_url)?;
                     serve::https(
@@ -349,11 +351,7 @@ fn openssl_docroot(dir: &Path, path: &str, page: &crate::spec::Page) -> Result<P
 /// all its sites; a fleet address needs a handful, not one per site). A CN-only
 /// certificate names one host, so those are one per site.
 fn certificates(pki: &Pki, certs: &[(String, Cert)], aia_url: &str) -> Result<Sni, Error> {
-    let provider = rustls::crypto::ring::default_provider();
-    let load = |leaf: Leaf| -> Result<Arc<CertifiedKey>, Error> {
-        let key = provider.key_provider.load_private_key(leaf.key)?;
-        Ok(Arc::new(CertifiedKey::new(leaf.chain, key)))
-    };
+    let load = |leaf: Leaf| serve::certified_key(leaf.chain, leaf.key);
     let mut groups: Vec<(&Cert, Vec<String>)> = Vec::new();
     for (host, cert) in certs {
         match groups.iter_mut().find(|(c, _)| *c == cert) {

@@ -38,6 +38,13 @@
 //! port browsers refuse, edge certificate dates, bidi names), each with its expected
 //! verdict, on `127.113.0.0/16`.
 //!
+//! # A kit for other tests
+//! Tests that place their own sites (the engine's) use the farm's pieces on their own: the
+//! DNS responder ([`Dns`], records added while it runs), HTTP, HTTPS and silent listeners
+//! answering from [`Routes`] ([`Servers`]), `openssl s_server` children ([`s_server`]), a
+//! certificate factory at a fixed date ([`certs`]), [`certified_key`], [`pem_encode`] and
+//! [`aia_extension`].
+//!
 //! # Ports
 //! Ports default to 80 and 443, which needs root (or `CAP_NET_BIND_SERVICE`). Other ports
 //! can be set on the builder; the scanner's lab flags (`--http-port`/`--https-port`,
@@ -49,6 +56,7 @@
 //! dropping the farm cancels them and kills the `openssl` children.
 
 mod catalog;
+pub mod certs;
 mod dns;
 mod farm;
 mod fleet;
@@ -57,9 +65,11 @@ mod pki;
 mod serve;
 mod spec;
 
+pub use dns::Dns;
 pub use farm::{Farm, FarmBuilder, FarmSite};
 pub use fleet::Mix;
-pub use pki::ClusterCa;
+pub use pki::{ClusterCa, aia_extension, pem_encode};
+pub use serve::{Servers, certified_key, s_server};
 pub use spec::{
     Cert, Expect, ONE_YEAR, OpenSslMode, PNG, Page, Plain, Reply, Routes, Secure, SiteSpec,
 };

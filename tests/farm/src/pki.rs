@@ -92,7 +92,7 @@ fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
 
 /// The Authority Information Access extension with one `caIssuers` URL (rcgen has no
 /// direct support for it).
-fn aia_extension(url: &str) -> CustomExtension {
+pub fn aia_extension(url: &str) -> CustomExtension {
     // id-ad-caIssuers 1.3.6.1.5.5.7.48.2
     let method = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
     let location = tlv(0x86, url.as_bytes()); // [6] uniformResourceIdentifier
@@ -567,8 +567,17 @@ fn read(p: &Path) -> Result<String, Error> {
 
 /// Run `openssl ARGS`, failing with its stderr.
 fn openssl(args: &[&str]) -> Result<(), Error> {
-    let out = Command::new("openssl")
-        .args(args)
+    openssl_in(None, args)
+}
+
+/// Run `openssl ARGS` in `dir` (relative file names are there), failing with its stderr.
+pub(crate) fn openssl_in(dir: Option<&Path>, args: &[&str]) -> Result<(), Error> {
+    let mut cmd = Command::new("openssl");
+    cmd.args(args);
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    let out = cmd
         .output()
         .map_err(|e| Error::OpenSsl(format!("cannot run openssl (is it installed?): {e}")))?;
     if !out.status.success() {
@@ -581,30 +590,10 @@ fn openssl(args: &[&str]) -> Result<(), Error> {
     Ok(())
 }
 
-/// PEM armour (base64, 64 columns).
-pub(crate) fn pem_encode(label: &str, der: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut b64 = String::with_capacity(der.len() * 4 / 3 + 4);
-    for chunk in der.chunks(3) {
-        let n = chunk.len();
-        let v = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= n {
-                b64.push(ALPHABET[((v >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                b64.push('=');
-            }
-        }
-    }
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).unwrap_or_default());
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
+/// PEM armour (base64, 64 columns, `\n` line ends, as `openssl` writes it) of `der`.
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    let config = pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF);
+    pem::encode_config(&pem::Pem::new(label, der), config)
 }
 
 #[cfg(test)]

@@ -15,12 +15,14 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -41,7 +43,9 @@ pub(crate) struct Shared {
     pub permits: Arc<Semaphore>,
     pub latency: Duration,
     /// Connections accepted so far, all listeners together.
-    pub accepted: Arc<std::sync::atomic::AtomicU64>,
+    pub accepted: Arc<AtomicU64>,
+    /// TLS handshakes completed so far, all HTTPS listeners together.
+    pub handshakes: Arc<AtomicU64>,
     /// Connections open now and the most open at once, per address.
     pub open: Arc<OpenConnections>,
 }
@@ -136,6 +140,13 @@ pub(crate) struct Hosts {
 }
 
 impl Hosts {
+    /// One site's routes, whatever the Host header says.
+    fn single(routes: Routes) -> Hosts {
+        Hosts {
+            by_name: HashMap::from([(String::new(), routes)]),
+        }
+    }
+
     fn routes(&self, host: &str) -> Option<&Routes> {
         if self.by_name.len() == 1 {
             return self.by_name.values().next();
@@ -165,6 +176,12 @@ pub(crate) async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
     TcpListener::bind(addr)
         .await
         .map_err(|e| Error::io(format!("bind {addr}"), e))
+}
+
+fn local_addr(listener: &TcpListener) -> Result<SocketAddr, Error> {
+    listener
+        .local_addr()
+        .map_err(|e| Error::io("address of a listener", e))
 }
 
 /// Accept connections until cancelled, handing each to `handle` with a permit held.
@@ -199,8 +216,7 @@ where
                     Err(_) => return,
                 },
             };
-            s.accepted
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            s.accepted.fetch_add(1, Ordering::Relaxed);
             let fut = handle(stream);
             let cancel = s.cancel.clone();
             s.tracker.spawn(async move {
@@ -239,12 +255,17 @@ pub(crate) fn https(listener: TcpListener, sni: Sni, hosts: Arc<Hosts>, shared: 
     };
     let acceptor = TlsAcceptor::from(config);
     let latency = shared.latency;
+    let handshakes = shared.handshakes.clone();
     accept_loop(listener, shared, move |stream| {
         let hosts = hosts.clone();
         let acceptor = acceptor.clone();
+        let handshakes = handshakes.clone();
         async move {
             match tokio::time::timeout(CLIENT_TIMEOUT, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => serve_http(tls, hosts, latency).await,
+                Ok(Ok(tls)) => {
+                    handshakes.fetch_add(1, Ordering::Relaxed);
+                    serve_http(tls, hosts, latency).await
+                }
                 Ok(Err(e)) => tracing::debug!("farm handshake: {e}"),
                 Err(_) => tracing::debug!("farm handshake timed out"),
             }
@@ -253,15 +274,109 @@ pub(crate) fn https(listener: TcpListener, sni: Sni, hosts: Arc<Hosts>, shared: 
 }
 
 /// Accept connections and never answer; read and discard until the client gives up.
-pub(crate) fn silent(listener: TcpListener, shared: &Shared) {
-    accept_loop(listener, shared, |mut stream| async move {
-        let mut buf = [0u8; 1024];
-        while let Ok(n) = stream.read(&mut buf).await {
-            if n == 0 {
-                break;
+/// Returns the count of connections the client closed.
+pub(crate) fn silent(listener: TcpListener, shared: &Shared) -> Arc<AtomicU64> {
+    let closed: Arc<AtomicU64> = Arc::default();
+    let count = closed.clone();
+    accept_loop(listener, shared, move |mut stream| {
+        let closed = closed.clone();
+        async move {
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = stream.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
             }
+            closed.fetch_add(1, Ordering::SeqCst);
         }
     });
+    count
+}
+
+/// Listeners for tests that place their sites themselves (the engine's): plain HTTP and
+/// HTTPS answering from one site's [`Routes`], and silent sockets, each on an address the
+/// caller picks. Counts the connections accepted and the handshakes completed; its tasks
+/// stop when it is dropped.
+pub struct Servers {
+    shared: Shared,
+}
+
+impl Default for Servers {
+    fn default() -> Self {
+        Servers {
+            shared: Shared {
+                cancel: CancellationToken::new(),
+                tracker: TaskTracker::new(),
+                permits: Arc::new(Semaphore::new(Semaphore::MAX_PERMITS)),
+                latency: Duration::ZERO,
+                accepted: Arc::default(),
+                handshakes: Arc::default(),
+                open: Arc::default(),
+            },
+        }
+    }
+}
+
+impl Servers {
+    /// Plain HTTP on `addr` (port 0: a free port); where it listens.
+    pub async fn http(&self, addr: SocketAddr, routes: Routes) -> Result<SocketAddr, Error> {
+        let listener = bind(addr).await?;
+        let addr = local_addr(&listener)?;
+        http(listener, Arc::new(Hosts::single(routes)), &self.shared);
+        Ok(addr)
+    }
+
+    /// HTTPS (TLS 1.2 and 1.3) on `addr`, sending `cert` whatever the SNI; where it listens.
+    pub async fn https(
+        &self,
+        addr: SocketAddr,
+        cert: Arc<CertifiedKey>,
+        routes: Routes,
+    ) -> Result<SocketAddr, Error> {
+        let listener = bind(addr).await?;
+        let addr = local_addr(&listener)?;
+        let sni = Sni {
+            by_name: HashMap::new(),
+            default: cert,
+        };
+        https(listener, sni, Arc::new(Hosts::single(routes)), &self.shared);
+        Ok(addr)
+    }
+
+    /// A socket on `addr` that accepts and never answers: where it listens, and the count
+    /// of its connections the client closed.
+    pub async fn silent(&self, addr: SocketAddr) -> Result<(SocketAddr, Arc<AtomicU64>), Error> {
+        let listener = bind(addr).await?;
+        let addr = local_addr(&listener)?;
+        Ok((addr, silent(listener, &self.shared)))
+    }
+
+    /// Connections accepted so far, every listener together.
+    pub fn accepted(&self) -> u64 {
+        self.shared.accepted.load(Ordering::SeqCst)
+    }
+
+    /// TLS handshakes completed so far, every HTTPS listener together.
+    pub fn handshakes(&self) -> u64 {
+        self.shared.handshakes.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        self.shared.cancel.cancel();
+    }
+}
+
+/// A certificate chain (leaf first) and its key, as a server sends them.
+pub fn certified_key(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<CertifiedKey>, Error> {
+    let key = rustls::crypto::ring::default_provider()
+        .key_provider
+        .load_private_key(key)?;
+    Ok(Arc::new(CertifiedKey::new(chain, key)))
 }
 
 async fn serve_http<S>(stream: S, hosts: Arc<Hosts>, latency: Duration)
@@ -329,43 +444,57 @@ pub(crate) async fn openssl_server(
     log: &Path,
     docroot: Option<&Path>,
 ) -> Result<tokio::process::Child, Error> {
+    let mut args: Vec<std::ffi::OsString> = vec!["-quiet".into()];
+    // With a docroot, files there are complete HTTP responses.
+    args.push(if docroot.is_some() { "-HTTP" } else { "-www" }.into());
+    args.extend([
+        "-cert".into(),
+        files.0.clone().into(),
+        "-cert_chain".into(),
+        files.1.clone().into(),
+        "-key".into(),
+        files.2.clone().into(),
+    ]);
+    let mode_args: Vec<String> = match mode {
+        OpenSslMode::LegacyOnly => vec![
+            "-tls1_1".into(),
+            "-cipher".into(),
+            "DEFAULT:@SECLEVEL=0".into(),
+        ],
+        OpenSslMode::LegacyBeside12 => [
+            "-min_protocol",
+            "TLSv1",
+            "-max_protocol",
+            "TLSv1.2",
+            "-cipher",
+            "DEFAULT:@SECLEVEL=0",
+        ]
+        .map(String::from)
+        .to_vec(),
+        OpenSslMode::Tls12Cipher(c) => vec![
+            "-tls1_2".into(),
+            "-serverpref".into(),
+            "-cipher".into(),
+            format!("{c}:@SECLEVEL=0"),
+        ],
+    };
+    args.extend(mode_args.into_iter().map(Into::into));
+    s_server(addr, &args, docroot, log).await
+}
+
+/// A running `openssl s_server -accept ADDR ARGS`, started in `dir` (for relative file
+/// names) with its stderr in `log`, once it listens; killed when dropped.
+pub async fn s_server<A: AsRef<std::ffi::OsStr>>(
+    addr: SocketAddr,
+    args: &[A],
+    dir: Option<&Path>,
+    log: &Path,
+) -> Result<tokio::process::Child, Error> {
     let accept = addr.to_string();
     let mut cmd = tokio::process::Command::new("openssl");
-    cmd.args(["s_server", "-accept", &accept, "-quiet"]);
-    match docroot {
-        // Files there are complete HTTP responses.
-        Some(dir) => {
-            cmd.arg("-HTTP").current_dir(dir);
-        }
-        None => {
-            cmd.arg("-www");
-        }
-    }
-    cmd.arg("-cert")
-        .arg(&files.0)
-        .arg("-cert_chain")
-        .arg(&files.1)
-        .arg("-key")
-        .arg(&files.2);
-    let cipher;
-    match mode {
-        OpenSslMode::LegacyOnly => {
-            cmd.args(["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"]);
-        }
-        OpenSslMode::LegacyBeside12 => {
-            cmd.args([
-                "-min_protocol",
-                "TLSv1",
-                "-max_protocol",
-                "TLSv1.2",
-                "-cipher",
-                "DEFAULT:@SECLEVEL=0",
-            ]);
-        }
-        OpenSslMode::Tls12Cipher(c) => {
-            cipher = format!("{c}:@SECLEVEL=0");
-            cmd.args(["-tls1_2", "-serverpref", "-cipher", &cipher]);
-        }
+    cmd.args(["s_server", "-accept", &accept]).args(args);
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
     }
     let log_file = std::fs::File::create(log)
         .map_err(|e| Error::io(format!("create {}", log.display()), e))?;
@@ -379,7 +508,7 @@ pub(crate) async fn openssl_server(
         ))
     })?;
     // Wait until it listens (bounded), or report why it died.
-    for _ in 0..200 {
+    for _ in 0..400 {
         if let Ok(Some(status)) = child.try_wait() {
             let log = std::fs::read_to_string(log).unwrap_or_default();
             return Err(Error::OpenSsl(format!(

@@ -371,7 +371,8 @@ impl Routes {
         self
     }
 
-    pub(crate) fn reply(&self, path: &str) -> &Reply {
+    /// What `path` gets.
+    pub fn reply(&self, path: &str) -> &Reply {
         self.0
             .exact
             .iter()

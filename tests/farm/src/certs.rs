@@ -1,14 +1,18 @@
-//! Test certificates: a CA hierarchy made with rcgen, and the weak certificates rcgen cannot
-//! make (SHA-1 signatures, RSA-1024 keys) made with the `openssl` command-line tool.
+//! Certificates for tests that build their own chains (the engine's): a CA hierarchy made
+//! with rcgen around a fixed "now" ([`NOW_SECS`]) — roots, intermediates with chosen dates
+//! and AIA URLs, cross-signs, leaves with chosen names and dates — and the `openssl`
+//! command-line tool for what rcgen cannot make (SHA-1 signatures, RSA-1024 keys).
+//!
+//! Fixtures: they panic when something fails, as a test would.
 
+use crate::pki::{aia_extension, pem_encode};
 use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
 };
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, UnixTime};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -98,7 +102,7 @@ impl Ca {
     }
 
     pub fn pem(&self) -> String {
-        pem("CERTIFICATE", &self.der)
+        pem_encode("CERTIFICATE", &self.der)
     }
 }
 
@@ -176,65 +180,9 @@ impl Leaf {
     }
 }
 
-/// The authorityInfoAccess extension with one caIssuers URL.
-fn aia_extension(url: &str) -> CustomExtension {
-    let ca_issuers = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x02];
-    let location = der(0x86, url.as_bytes());
-    let description = der(0x30, &[&ca_issuers[..], &location].concat());
-    CustomExtension::from_oid_content(&[1, 3, 6, 1, 5, 5, 7, 1, 1], der(0x30, &description))
-}
-
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len < 0x100 {
-        out.extend_from_slice(&[0x81, len as u8]);
-    } else {
-        out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-pub fn pem(label: &str, der: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut b64 = String::new();
-    for chunk in der.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                b64.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                b64.push('=');
-            }
-        }
-    }
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).unwrap());
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
 /// Run `openssl` in `dir`, failing the test with its stderr if it fails.
 pub fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl command-line tool is installed");
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::pki::openssl_in(Some(dir), args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
 }
 
 /// The first certificate of a PEM file.
