@@ -50,3 +50,17 @@ if [ "${SCAN_FUZZ:-}" != 0 ] && cargo fuzz --version >/dev/null 2>&1; then
 else
   echo "test.sh: fuzz targets not run (cargo-fuzz not installed, or SCAN_FUZZ=0; SCAN_FUZZ=1 installs it)" >&2
 fi
+
+# cargo deny (deny.toml): the licenses, banned and duplicate crates, and sources of the
+# dependency tree, offline (2 s). Where cargo-deny is installed, or with SCAN_DENY=1 (which
+# installs it: `cargo install cargo-deny --locked` took 30 min on this 2-core machine while two
+# other builds shared it); SCAN_DENY=0 skips it. Advisories need RustSec's database, a git
+# repository fetched from the network: `cargo deny check advisories` where there is one.
+if [ "${SCAN_DENY:-}" = 1 ] && ! cargo deny --version >/dev/null 2>&1; then
+  cargo install cargo-deny --locked
+fi
+if [ "${SCAN_DENY:-}" != 0 ] && cargo deny --version >/dev/null 2>&1; then
+  cargo deny --offline check licenses bans sources
+else
+  echo "test.sh: cargo deny not run (cargo-deny not installed, or SCAN_DENY=0; SCAN_DENY=1 installs it)" >&2
+fi
