@@ -92,6 +92,21 @@ return state
 ///
 /// KEYS: the address's sorted set. ARGV: lease id, limit, time to live (ms).
 /// Returns 1 when taken, 0 when the limit is reached.
+/// Renew lease ARGV[1] to expire ARGV[2] ms from now, if it is still held: 1, else 0 (it
+/// expired and was taken away). `ZADD XX` never adds a lease that is gone.
+pub(crate) static RENEW_LEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[2])
+if redis.call('ZADD', KEYS[1], 'XX', 'CH', now + ttl, ARGV[1]) == 0 then return 0 end
+if redis.call('PTTL', KEYS[1]) < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return 1
+"#,
+    )
+});
+
 pub(crate) static LEASE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"

@@ -89,6 +89,19 @@ impl Queue {
         Ok(got == 1)
     }
 
+    /// Make lease `id` on `ip` expire `ttl` from now: `false` when it is no longer held (it
+    /// expired, e.g. while Redis could not be reached).
+    pub async fn renew_lease(&self, ip: &str, id: &str, ttl: Duration) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let renewed: u64 = scripts::RENEW_LEASE
+            .key(self.ip_key(ip))
+            .arg(id)
+            .arg(ttl.as_millis().max(1) as u64)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(renewed == 1)
+    }
+
     /// Give lease `id` on `ip` back.
     pub async fn release_lease(&self, ip: &str, id: &str) -> Result<()> {
         let mut conn = self.conn.clone();

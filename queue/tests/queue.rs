@@ -425,6 +425,28 @@ async fn leases_on_an_address_stop_at_the_limit_and_a_dead_holders_expire() {
 }
 
 #[tokio::test]
+async fn a_renewed_lease_outlives_its_first_ttl_and_a_lost_one_is_not_revived() {
+    let redis = Redis::start();
+    let q = redis.queue();
+    let short = Duration::from_millis(300);
+    assert!(q.try_lease("192.0.2.4", "w1-0", 1, short).await.unwrap());
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(q.renew_lease("192.0.2.4", "w1-0", short).await.unwrap());
+    }
+    // 600 ms after it was taken with 300 ms to live: still held, because renewed.
+    assert_eq!(q.leases("192.0.2.4").await.unwrap(), 1);
+    assert!(!q.try_lease("192.0.2.4", "w2-0", 1, short).await.unwrap());
+    // Not renewed: it expires, another takes the slot, and a late renewal does not bring
+    // the old one back over the limit.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(q.try_lease("192.0.2.4", "w2-1", 1, short).await.unwrap());
+    assert!(!q.renew_lease("192.0.2.4", "w1-0", short).await.unwrap());
+    assert_eq!(q.leases("192.0.2.4").await.unwrap(), 1);
+    assert!(!q.renew_lease("192.0.2.9", "never", short).await.unwrap());
+}
+
+#[tokio::test]
 async fn a_jobs_settings_and_the_queue_settings_are_kept_for_the_workers() {
     let redis = Redis::start();
     let q = redis.queue();

@@ -108,21 +108,17 @@ async fn across_hosts_a_job_loses_nothing_when_a_worker_dies_and_refused_callers
     .await;
     let farm = web.farm();
     let lab = Lab::new(farm);
-    // No per-address limit here (the second test is about it): a worker killed holding
-    // leases keeps its addresses' slots until the leases expire (the site timeout + 60 s),
-    // which would make this test wait ~100 s for nothing it checks.
+    // The default per-address limit (4): worker-1 dies holding leases on the fleet's
+    // addresses, which free themselves within the lease's 20 s (renewed while held).
     let mut cluster = Cluster::builder()
         .workers(2)
         .shard_size(4)
         .concurrency(4)
-        .worker_flags(&["--per-ip-concurrency", "0"])
         .across(net.clone())
         .start(farm)
         .await;
     let list = lab.csv.to_str().unwrap();
-    let run = cluster
-        .scanctl(&["submit", list, "--per-ip-concurrency", "0"])
-        .await;
+    let run = cluster.scanctl(&["submit", list]).await;
     assert!(run.status.success(), "submit: {}", run.stderr);
     let job = run.stdout.trim().to_owned();
 

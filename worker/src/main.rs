@@ -129,9 +129,12 @@ async fn main() -> anyhow::Result<()> {
     let queue =
         queue::Queue::connect(&redis, &options).with_context(|| format!("redis URL {shown:?}"))?;
     tracing::info!(name = %config.name, redis = %shown, "connecting");
-    // A lease outlives the longest a site may hold it; a dead worker's expire after that.
-    let lease_ttl = engine_config.limits.site_timeout + Duration::from_secs(60);
-    let limiter = worker::ClusterLimiter::new(queue.clone(), config.name.clone(), lease_ttl);
+    // Leases renewed while their sites are in flight; a dead worker's expire in LEASE_TTL.
+    let limiter = worker::ClusterLimiter::new(
+        queue.clone(),
+        config.name.clone(),
+        worker::polite::LEASE_TTL,
+    );
     let engine = Arc::new(
         engine::Engine::with_limiter(engine_config, Arc::new(limiter))
             .context("cannot start the scanning engine")?,

@@ -1,8 +1,9 @@
 //! `--per-ip-concurrency` across the cluster: a lease on an address is a permit of this
 //! worker's own semaphore for the address (so a worker never asks Redis for more than the
 //! limit at once) and then an entry in the address's sorted set in Redis, taken by a script
-//! that counts only unexpired entries ([`queue::Queue::try_lease`]). A worker that dies
-//! holding leases frees them when they expire: after the site timeout and a margin.
+//! that counts only unexpired entries ([`queue::Queue::try_lease`]). A lease lives
+//! [`LEASE_TTL`] and is renewed every quarter of it while its site is in flight, so a worker
+//! that dies holding leases frees them within [`LEASE_TTL`], however long its sites may take.
 //!
 //! Waiting polls Redis, from 10 ms up to 200 ms apart; the engine does not count the wait
 //! against the site's timeout.
@@ -15,6 +16,11 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// How long a lease lives without renewal: how long a dead worker's leases block their
+/// addresses. Renewed every quarter of it; Redis unreachable that long lets a live worker's
+/// leases lapse (its sites go on: politeness yields to finishing the scan).
+pub const LEASE_TTL: Duration = Duration::from_secs(20);
+
 /// Leases on addresses held in Redis for the whole cluster.
 pub struct ClusterLimiter {
     local: Local,
@@ -26,7 +32,7 @@ pub struct ClusterLimiter {
 }
 
 impl ClusterLimiter {
-    /// Leases for worker `name`, each living `ttl` at most (longer than a site may take).
+    /// Leases for worker `name`, each living `ttl` unless renewed ([`LEASE_TTL`]).
     pub fn new(queue: Queue, name: impl Into<String>, ttl: Duration) -> Self {
         ClusterLimiter {
             local: Local::default(),
@@ -38,12 +44,32 @@ impl ClusterLimiter {
     }
 }
 
-/// The Redis half of a lease: given back when dropped (in the background; if that fails,
-/// it expires).
+/// The Redis half of a lease: renewed while held, given back when dropped (in the
+/// background; if that fails, it expires).
 struct Held {
     queue: Queue,
     ip: String,
     id: String,
+    _renewing: tokio_util::task::AbortOnDropHandle<()>,
+}
+
+/// Renew lease `id` on `ip` every quarter of `ttl` until aborted (when the lease is dropped).
+async fn renew(queue: Queue, ip: String, id: String, ttl: Duration) {
+    loop {
+        tokio::time::sleep(ttl / 4).await;
+        match queue.renew_lease(&ip, &id, ttl).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(
+                    ip,
+                    id,
+                    "a lease on the address expired before its site ended"
+                );
+                return;
+            }
+            Err(e) => tracing::debug!(ip, id, "renewing a lease: {e}; retrying"),
+        }
+    }
 }
 
 impl Drop for Held {
@@ -92,10 +118,13 @@ impl Limiter for ClusterLimiter {
                 tokio::time::sleep(wait + Duration::from_millis(n % 7)).await;
                 wait = (wait * 3 / 2).min(Duration::from_millis(200));
             }
+            let renewing =
+                tokio::spawn(renew(self.queue.clone(), key.clone(), id.clone(), self.ttl));
             let held = Held {
                 queue: self.queue.clone(),
                 ip: key,
                 id,
+                _renewing: tokio_util::task::AbortOnDropHandle::new(renewing),
             };
             // Redis first, then the local permit.
             Lease::of(vec![Box::new(held) as Box<dyn Send + Sync>, local])
