@@ -277,6 +277,47 @@ pub fn compare(sites: &[FarmSite], results: &[Observed]) -> Result<(), String> {
     }
 }
 
+/// `scanctl scan` of the hostile farm's `attacks` (its DNS, root, ports; private targets
+/// allowed, no legacy probe), written in `format` to `out`, with a `step_timeout`-second step
+/// timeout; asserts that scanctl succeeded.
+pub async fn scan_hostile(
+    farm: &farm::hostile::HostileFarm,
+    attacks: &[farm::hostile::Attack],
+    format: &str,
+    out: &Path,
+    step_timeout: u32,
+) {
+    let list = out.with_extension("list.csv");
+    std::fs::write(&list, farm.csv(attacks)).expect("the hostile list");
+    let (http, https) = farm.ports();
+    let args: Vec<String> = vec![
+        "scan".into(),
+        list.display().to_string(),
+        "--format".into(),
+        format.into(),
+        "--output".into(),
+        out.display().to_string(),
+        "--dns-server".into(),
+        farm.dns_addr().to_string(),
+        "--ca-file".into(),
+        farm.ca_pem_path().display().to_string(),
+        "--allow-private-targets".into(),
+        "--http-port".into(),
+        http.to_string(),
+        "--https-port".into(),
+        https.to_string(),
+        "--step-timeout".into(),
+        step_timeout.to_string(),
+        "--site-timeout".into(),
+        "30".into(),
+        "--no-legacy-probe".into(),
+        "--quiet".into(),
+    ];
+    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    let run = scanctl(&args).await;
+    assert!(run.status.success(), "scanctl failed: {}", run.stderr);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -163,27 +163,8 @@ async fn scanner_and_chromium_agree_on_the_hostile_sites_that_follow_a_browser_r
         Attack::RedirectStorm,
     ];
     let dir = tempfile::tempdir().unwrap();
-    let list = dir.path().join("hostile.csv");
-    std::fs::write(&list, farm.csv(&attacks)).unwrap();
     let out = dir.path().join("results.jsonl");
-    let args: Vec<String> = vec![
-        "scan".into(),
-        list.display().to_string(),
-        "--output".into(),
-        out.display().to_string(),
-        "--dns-server".into(),
-        farm.dns_addr().to_string(),
-        "--ca-file".into(),
-        farm.ca_pem_path().display().to_string(),
-        "--allow-private-targets".into(),
-        "--step-timeout".into(),
-        "5".into(),
-        "--no-legacy-probe".into(),
-        "--quiet".into(),
-    ];
-    let args: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
-    let run = scan_tests::scan::scanctl(&args).await;
-    assert!(run.status.success(), "scanctl scan: {}", run.stderr);
+    scan_tests::scan::scan_hostile(&farm, &attacks, "jsonl", &out, 5).await;
     let results = scan_tests::scan::read_jsonl(&out);
     let browser = Chromium::launch(farm.ca_pem_path(), &farm.dns_records())
         .await

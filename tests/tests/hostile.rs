@@ -3,7 +3,7 @@
 //! followed that a browser refuses — and no hostile text may reach a human-facing output.
 
 use farm::hostile::{Attack, HostileFarm, RLO, UNSAFE_PORT};
-use scan_tests::scan::scanctl;
+use scan_tests::scan::{scan_hostile, scanctl};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsStr;
@@ -11,35 +11,7 @@ use std::path::Path;
 
 /// `scanctl scan` of `attacks` with a 3 s step timeout, written in `format` to `out`.
 async fn scan(farm: &HostileFarm, attacks: &[Attack], format: &str, out: &Path) {
-    let list = out.with_extension("list.csv");
-    std::fs::write(&list, farm.csv(attacks)).unwrap();
-    let (http, https) = farm.ports();
-    let args: Vec<String> = vec![
-        "scan".into(),
-        list.display().to_string(),
-        "--format".into(),
-        format.into(),
-        "--output".into(),
-        out.display().to_string(),
-        "--dns-server".into(),
-        farm.dns_addr().to_string(),
-        "--ca-file".into(),
-        farm.ca_pem_path().display().to_string(),
-        "--allow-private-targets".into(),
-        "--http-port".into(),
-        http.to_string(),
-        "--https-port".into(),
-        https.to_string(),
-        "--step-timeout".into(),
-        "3".into(),
-        "--site-timeout".into(),
-        "30".into(),
-        "--no-legacy-probe".into(),
-        "--quiet".into(),
-    ];
-    let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
-    let run = scanctl(&args).await;
-    assert!(run.status.success(), "scanctl failed: {}", run.stderr);
+    scan_hostile(farm, attacks, format, out, 3).await;
 }
 
 /// `attacks` scanned to `dir/results.jsonl`; the results by host.
