@@ -3,7 +3,11 @@
 //!
 //! One streaming pass of `lol_html` over the body ([`Reader`], fed by the fetcher as the body
 //! arrives, so no page is held whole), with a handler per kind of element that loads
-//! something. Every reference is resolved against the document base in effect where it
+//! something. A page that cannot name `http:` at all (the [`prefilter`], on its bytes as they
+//! arrive) has no mixed content, and is read only for its `<base>`, `<meta>`, `<link>` and
+//! `<template>` elements: the parser skips every other tag unread, at a fraction of the cost
+//! (the answer is the same: `analyze_fully` is the check, in the tests and the `page` fuzz
+//! target). Every reference is resolved against the document base in effect where it
 //! appears (the page URL until the first `<base href>`, then that base) — what browsers do, as
 //! elements fetch when inserted and the first `<base href>` fixes the base for all that follows.
 //! Classes, per `CHECKS.md`:
@@ -30,13 +34,14 @@
 pub mod csp;
 pub(crate) mod css;
 pub(crate) mod entities;
+pub(crate) mod prefilter;
 pub(crate) mod refresh;
 pub(crate) mod srcset;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use lol_html::send::{Element, ElementContentHandlers, HtmlRewriter, Settings};
 use lol_html::{MemorySettings, Selector};
@@ -88,69 +93,199 @@ pub fn analyze(html: &[u8], page_url: &Url, truncated: bool, max_samples: usize)
     reader.finish(truncated)
 }
 
+/// [`analyze`] with every element read, whatever the [`prefilter`] says: what the scan's
+/// answer must equal (the `page` fuzz target and the tests compare the two).
+pub fn analyze_fully(html: &[u8], page_url: &Url, truncated: bool, max_samples: usize) -> Analysis {
+    let mut pass = Pass::new(page_url, max_samples, Depth::Full);
+    pass.feed(html);
+    pass.finish(page_url, truncated)
+}
+
 /// The HTML parser of a [`Reader`]: its output (the page unchanged) is discarded.
 type Parser = HtmlRewriter<'static, fn(&[u8])>;
 
+/// Bytes of an https page held while the [`prefilter`] has not yet seen anything that could
+/// refer to `http:`. A page that ends within them is read only for what is not mixed content
+/// (the cheap pass); past them, or at the first sign of `http:`, they are read by the full
+/// pass and the rest streams through it.
+pub const HELD_BYTES: usize = 64 << 10;
+
 /// The streaming form of [`analyze`]: the page is fed as it arrives, chunk by chunk, and
-/// never held whole — what the parser keeps is a tag cut across chunks (at most
-/// [`MAX_PARSER_MEMORY`]) and the `<style>` element being read. The fetcher reads every page
-/// through one, so a site in flight costs its buffers, not its page.
+/// never held whole — what is kept is at most [`HELD_BYTES`] of an https page not yet
+/// known to name `http:`, a tag cut across chunks (at most [`MAX_PARSER_MEMORY`]) and the
+/// `<style>` element being read. The fetcher reads every page through one, so a site in
+/// flight costs its buffers, not its page.
 pub struct Reader {
-    /// `None` once the parser gave up.
-    rewriter: Option<Parser>,
-    collector: Arc<Mutex<Collector>>,
+    state: State,
     page: Url,
+    max_samples: usize,
     /// Bytes fed so far.
     read: usize,
 }
 
+enum State {
+    /// An https page whose bytes so far cannot refer to `http:`.
+    Held {
+        bytes: Vec<u8>,
+        prefilter: prefilter::Prefilter,
+    },
+    Parsing(Box<Pass>),
+}
+
 impl Reader {
     pub fn new(page_url: &Url, max_samples: usize) -> Reader {
+        let state = if page_url.scheme() == "https" {
+            State::Held {
+                bytes: Vec::new(),
+                prefilter: prefilter::Prefilter::default(),
+            }
+        } else {
+            // An http page has no mixed content: only what the cheap pass reads matters.
+            State::Parsing(Box::new(Pass::new(page_url, max_samples, Depth::Cheap)))
+        };
+        Reader {
+            state,
+            page: page_url.clone(),
+            max_samples,
+            read: 0,
+        }
+    }
+
+    /// Feed the next part of the page. After the parser gives up (a tag past
+    /// [`MAX_PARSER_MEMORY`]), the rest is ignored and the result says truncated.
+    pub fn write(&mut self, data: &[u8]) {
+        self.read += data.len();
+        match &mut self.state {
+            State::Parsing(pass) => pass.feed(data),
+            State::Held { bytes, prefilter } => {
+                if bytes.len() + data.len() <= HELD_BYTES && !prefilter.may_refer_to_http(data) {
+                    // Grown by doubling, never past what it may hold.
+                    let needed = bytes.len() + data.len();
+                    if needed > bytes.capacity() {
+                        let room = needed.max(2 * bytes.capacity()).min(HELD_BYTES);
+                        bytes.reserve_exact(room - bytes.len());
+                    }
+                    bytes.extend_from_slice(data);
+                    return;
+                }
+                let mut pass = Pass::new(&self.page, self.max_samples, Depth::Full);
+                pass.feed(bytes);
+                pass.feed(data);
+                self.state = State::Parsing(Box::new(pass));
+            }
+        }
+    }
+
+    /// Bytes fed so far.
+    pub fn bytes_read(&self) -> usize {
+        self.read
+    }
+
+    /// What the page holds; `truncated` says whether the caller cut it.
+    pub fn finish(self, truncated: bool) -> Analysis {
+        let pass = match self.state {
+            State::Parsing(pass) => *pass,
+            State::Held { bytes, .. } => {
+                let mut pass = Pass::new(&self.page, self.max_samples, Depth::Cheap);
+                pass.feed(&bytes);
+                pass
+            }
+        };
+        pass.finish(&self.page, truncated)
+    }
+}
+
+/// What a pass reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Depth {
+    /// Everything: every reference, `<style>` and `style` attributes included.
+    Full,
+    /// `<base>`, `<meta>`, `<link>` and `<template>` only, for a page that cannot refer to
+    /// `http:` (an http page, or an https page the [`prefilter`] cleared): the selectors
+    /// name their elements, so the parser skips every other tag without reading its
+    /// attributes.
+    Cheap,
+}
+
+/// One parse of a page.
+struct Pass {
+    /// `None` once the parser gave up.
+    rewriter: Option<Parser>,
+    collector: Arc<Mutex<Collector>>,
+}
+
+impl Pass {
+    fn new(page_url: &Url, max_samples: usize, depth: Depth) -> Pass {
         let collector = Arc::new(Mutex::new(Collector::new(page_url, max_samples)));
         // Depth of `<template>` elements around the current point; shared with end-tag
         // handlers, which must own what they hold.
         let inert = Arc::new(AtomicU32::new(0));
         let mut handlers = Vec::new();
-        for (selector, handle) in ELEMENTS {
-            let (collector, inert) = (Arc::clone(&collector), Arc::clone(&inert));
-            let handler =
-                ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                    if inert.load(Ordering::Relaxed) == 0 {
-                        handle(&mut lock(&collector), el);
-                    }
-                    Ok(())
-                });
-            handlers.push((selector_of(selector), handler));
-        }
-        let template_depth = Arc::clone(&inert);
-        handlers.push((
-            selector_of("template"),
-            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
-                template_depth.fetch_add(1, Ordering::Relaxed);
-                let depth = Arc::clone(&template_depth);
-                // A template that never closes keeps the rest of the document inert.
-                let _ = el.on_end_tag(Box::new(move |_| {
-                    let _ = depth.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
-                        Some(d.saturating_sub(1))
+        if depth == Depth::Full {
+            // Sources count only as children of their media element: selectors of their
+            // own, registered first so that an element's references are read in document
+            // order (its own, then its `style`).
+            for &(selector, handle) in CHILDREN.iter() {
+                let (collector, inert) = (Arc::clone(&collector), Arc::clone(&inert));
+                let handler =
+                    ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                        if inert.load(Ordering::Relaxed) == 0 {
+                            handle(&mut lock(&collector), el);
+                        }
+                        Ok(())
                     });
-                    Ok(())
-                }));
+                handlers.push((Cow::Borrowed(selector), handler));
+            }
+        }
+        // The other elements through one selector and a match on their name: one
+        // instruction of the selector machine per tag instead of one per kind of element.
+        let (element_collector, template_depth) = (Arc::clone(&collector), Arc::clone(&inert));
+        let (selector, styles) = match depth {
+            Depth::Full => (&SELECTORS.any, true),
+            Depth::Cheap => (&SELECTORS.cheap, false),
+        };
+        handlers.push((
+            Cow::Borrowed(selector),
+            ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
+                let name = el.tag_name();
+                if template_depth.load(Ordering::Relaxed) == 0 {
+                    let mut collector = lock(&element_collector);
+                    if let Some(handle) = handler_for(&name) {
+                        handle(&mut collector, el);
+                    }
+                    if styles && !el.attributes().is_empty() {
+                        collector.style_attribute(el);
+                    }
+                }
+                if name == "template" {
+                    template_depth.fetch_add(1, Ordering::Relaxed);
+                    let depth = Arc::clone(&template_depth);
+                    // A template that never closes keeps the rest of the document inert.
+                    let _ = el.on_end_tag(Box::new(move |_| {
+                        let _ = depth.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                            Some(d.saturating_sub(1))
+                        });
+                        Ok(())
+                    }));
+                }
                 Ok(())
             }),
         ));
-        let (style_collector, style_inert) = (Arc::clone(&collector), Arc::clone(&inert));
-        handlers.push((
-            selector_of("style"),
-            ElementContentHandlers::default().text(
-                move |chunk: &mut lol_html::html_content::TextChunk<'_>| {
-                    if style_inert.load(Ordering::Relaxed) == 0 {
-                        lock(&style_collector)
-                            .style_text(chunk.as_str(), chunk.last_in_text_node());
-                    }
-                    Ok(())
-                },
-            ),
-        ));
+        if depth == Depth::Full {
+            let (style_collector, style_inert) = (Arc::clone(&collector), Arc::clone(&inert));
+            handlers.push((
+                Cow::Borrowed(&SELECTORS.style),
+                ElementContentHandlers::default().text(
+                    move |chunk: &mut lol_html::html_content::TextChunk<'_>| {
+                        if style_inert.load(Ordering::Relaxed) == 0 {
+                            lock(&style_collector)
+                                .style_text(chunk.as_str(), chunk.last_in_text_node());
+                        }
+                        Ok(())
+                    },
+                ),
+            ));
+        }
         let settings = Settings {
             element_content_handlers: handlers,
             memory_settings: MemorySettings {
@@ -162,18 +297,13 @@ impl Reader {
             ..Settings::new_send()
         };
         let discard: fn(&[u8]) = |_| {};
-        Reader {
+        Pass {
             rewriter: Some(HtmlRewriter::new(settings, discard)),
             collector,
-            page: page_url.clone(),
-            read: 0,
         }
     }
 
-    /// Feed the next part of the page. After the parser gives up (a tag past
-    /// [`MAX_PARSER_MEMORY`]), the rest is ignored and the result says truncated.
-    pub fn write(&mut self, data: &[u8]) {
-        self.read += data.len();
+    fn feed(&mut self, data: &[u8]) {
         for chunk in data.chunks(CHUNK) {
             let Some(rewriter) = self.rewriter.as_mut() else {
                 return;
@@ -184,13 +314,7 @@ impl Reader {
         }
     }
 
-    /// Bytes fed so far.
-    pub fn bytes_read(&self) -> usize {
-        self.read
-    }
-
-    /// What the page holds; `truncated` says whether the caller cut it.
-    pub fn finish(mut self, truncated: bool) -> Analysis {
+    fn finish(mut self, page: &Url, truncated: bool) -> Analysis {
         let parser_gave_up = match self.rewriter.take() {
             Some(rewriter) => rewriter.end().is_err(),
             None => true,
@@ -198,10 +322,10 @@ impl Reader {
         let mut collector = lock(&self.collector);
         // A `<style>` cut off by the end of input still holds rules a browser would apply.
         collector.style_text("", true);
-        let collector = std::mem::replace(&mut *collector, Collector::new(&self.page, 0));
+        let collector = std::mem::replace(&mut *collector, Collector::new(page, 0));
         Analysis {
             mixed: MixedContent {
-                page: self.page.to_string(),
+                page: page.to_string(),
                 truncated: truncated || parser_gave_up,
                 ..collector.mixed
             },
@@ -228,10 +352,27 @@ fn attr(el: &Element<'_, '_>, name: &str) -> Option<String> {
     })
 }
 
-fn selector_of(selector: &str) -> Cow<'static, Selector> {
-    // The selectors are constants of this module; every test of `analyze` parses them all.
-    Cow::Owned(selector.parse().expect("built-in selector"))
+/// The parsed selectors, once per process.
+struct Selectors {
+    any: Selector,
+    cheap: Selector,
+    style: Selector,
+    children: [Selector; 2],
 }
+
+static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| {
+    // Constants of this module; every test of `analyze` parses them all.
+    let parse = |s: &str| s.parse::<Selector>().expect("built-in selector");
+    Selectors {
+        any: parse("*"),
+        cheap: parse("base, meta, link, template"),
+        style: parse("style"),
+        children: [
+            parse("audio > source[src], video > source[src]"),
+            parse("picture > source[srcset]"),
+        ],
+    }
+});
 
 /// Which class an insecure reference falls in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,10 +387,11 @@ enum Class {
 
 type Handle = fn(&mut Collector, &Element<'_, '_>);
 
-/// The elements that load something (or set the base, or refresh), and what to read of them.
+/// The elements that load something (or set the base, or refresh), by name, and what to read
+/// of them (an attribute they lack reads as nothing); every element's `style` is read after.
 const ELEMENTS: &[(&str, Handle)] = &[
-    ("base[href]", |c, el| c.base(el)),
-    ("meta[http-equiv][content]", |c, el| c.meta(el)),
+    ("base", |c, el| c.base(el)),
+    ("meta", |c, el| c.meta(el)),
     ("img", |c, el| {
         c.attribute(el, "src", Class::Passive, "img src");
         c.srcset(el, "img srcset");
@@ -260,55 +402,67 @@ const ELEMENTS: &[(&str, Handle)] = &[
         }
         c.attribute(el, "formaction", Class::Form, "input formaction");
     }),
-    ("button[formaction]", |c, el| {
+    ("button", |c, el| {
         c.attribute(el, "formaction", Class::Form, "button formaction")
     }),
-    ("form[action]", |c, el| {
+    ("form", |c, el| {
         c.attribute(el, "action", Class::Form, "form action")
     }),
     ("video", |c, el| {
         c.attribute(el, "src", Class::Passive, "video src");
         c.attribute(el, "poster", Class::Passive, "video poster");
     }),
-    ("audio[src]", |c, el| {
+    ("audio", |c, el| {
         c.attribute(el, "src", Class::Passive, "audio src")
     }),
-    ("audio > source[src], video > source[src]", |c, el| {
-        c.attribute(el, "src", Class::Passive, "source src");
-    }),
-    ("picture > source[srcset]", |c, el| {
-        c.srcset(el, "picture source srcset")
-    }),
-    ("track[src]", |c, el| {
+    ("track", |c, el| {
         c.attribute(el, "src", Class::Active, "track src")
     }),
-    ("script[src]", |c, el| {
+    ("script", |c, el| {
         c.attribute(el, "src", Class::Active, "script src")
     }),
-    ("link[href][rel]", |c, el| c.link(el)),
-    ("iframe[src]", |c, el| {
+    ("link", |c, el| c.link(el)),
+    ("iframe", |c, el| {
         c.attribute(el, "src", Class::Active, "iframe src")
     }),
-    ("frame[src]", |c, el| {
+    ("frame", |c, el| {
         c.attribute(el, "src", Class::Active, "frame src")
     }),
-    ("object[data]", |c, el| {
+    ("object", |c, el| {
         c.attribute(el, "data", Class::Active, "object data")
     }),
-    ("embed[src]", |c, el| {
+    ("embed", |c, el| {
         c.attribute(el, "src", Class::Active, "embed src")
     }),
-    ("body[background]", |c, el| {
+    ("body", |c, el| {
         c.attribute(el, "background", Class::Passive, "body background")
     }),
-    ("table[background]", |c, el| {
+    ("table", |c, el| {
         c.attribute(el, "background", Class::Passive, "table background")
     }),
-    ("td[background], th[background]", |c, el| {
+    ("td", |c, el| {
         c.attribute(el, "background", Class::Passive, "td background");
     }),
-    ("[style]", |c, el| c.style_attribute(el)),
+    ("th", |c, el| {
+        c.attribute(el, "background", Class::Passive, "td background");
+    }),
 ];
+
+fn handler_for(name: &str) -> Option<Handle> {
+    ELEMENTS.iter().find(|(n, _)| *n == name).map(|(_, h)| *h)
+}
+
+/// `source` in `audio`/`video`, and in `picture`.
+static CHILDREN: LazyLock<[(&'static Selector, Handle); 2]> = LazyLock::new(|| {
+    [
+        (&SELECTORS.children[0], |c, el| {
+            c.attribute(el, "src", Class::Passive, "source src");
+        }),
+        (&SELECTORS.children[1], |c, el| {
+            c.srcset(el, "picture source srcset")
+        }),
+    ]
+});
 
 /// What the pass has found so far.
 struct Collector {
@@ -481,6 +635,12 @@ impl Collector {
     fn insecure(&self, raw: &str) -> Option<Url> {
         let raw = raw.trim_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
         if raw.is_empty() {
+            return None;
+        }
+        // Without a colon `raw` names no scheme (a scheme ends in one): it is relative and
+        // takes the base's, so only an `http:` base can make it insecure. Most references
+        // are relative; this spares them the URL parser.
+        if self.base.scheme() != "http" && !raw.contains(':') {
             return None;
         }
         let url = self.base.join(raw).ok()?;

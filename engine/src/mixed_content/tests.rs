@@ -6,8 +6,16 @@ fn page() -> Url {
     Url::parse(PAGE).unwrap()
 }
 
+/// The scan's analysis, checked against the full pass's (the prefilter may spare the page
+/// the full pass only when that changes nothing).
 fn run(html: &str) -> Analysis {
-    analyze(html.as_bytes(), &page(), false, 10)
+    let analysis = analyze(html.as_bytes(), &page(), false, 10);
+    assert_eq!(
+        analysis,
+        analyze_fully(html.as_bytes(), &page(), false, 10),
+        "the prefilter changed the analysis of {html:?}"
+    );
+    analysis
 }
 
 /// Class, element and URL of every sample, in order.
@@ -777,4 +785,63 @@ fn the_www_sibling_is_the_same_site_and_other_hosts_are_not() {
     assert!(!same_site("b.gov.tw", "a.gov.tw"));
     assert!(!same_site("www.b.a.gov.tw", "a.gov.tw"));
     assert!(!same_site("wwwa.gov.tw", "a.gov.tw"));
+}
+
+#[test]
+fn a_page_that_cannot_name_http_is_still_read_for_its_refresh_icon_base_and_policy() {
+    // No `http:` anywhere: the cheap pass reads it, and finds what the full pass finds.
+    let html = "<html><head><meta http-equiv=X-UA-Compatible content=IE=edge>\
+                <base href=\"https://cdn.gov.test/x/\">\
+                <meta http-equiv=Content-Security-Policy content=upgrade-insecure-requests>\
+                <meta http-equiv=refresh content=\"5; url=next.html\"></head><body>\
+                <template><link rel=icon href=/inert.ico></template>\
+                <p style=\"background:url(/bg.png)\">&amp; https://a.test/</p>\
+                <img src=/logo.png srcset=\"/a.png 1x, //cdn.gov.test/b.png 2x\"></body></html>";
+    let a = run(html);
+    assert_eq!(
+        a.meta_refresh,
+        Some(MetaRefresh {
+            delay: 5,
+            url: Some(Url::parse("https://cdn.gov.test/x/next.html").unwrap()),
+        })
+    );
+    assert_eq!(
+        a.mixed.upgrade_insecure_requests.as_deref(),
+        Some(UPGRADE_BY_META)
+    );
+    assert!(!a.icon_linked, "the icon link is inert inside its template");
+    assert_eq!(found(&a), vec![]);
+    let linked = run("<link rel=\"shortcut icon\" href=/favicon.png><p>HTTPS only</p>");
+    assert!(linked.icon_linked);
+}
+
+#[test]
+fn http_named_past_the_held_bytes_or_cut_across_pieces_is_found() {
+    let clean = "<p>本網站提供機關最新消息。<a href=\"/news\">最新消息</a></p>\n";
+    for (at, tail) in [
+        (HELD_BYTES + 10_000, "<img src=http://a.test/late.png>"),
+        (HELD_BYTES - 40, "<img src=http://a.test/edge.png>"),
+        (1_000, "<img src=\"h\tt&#116;p://a.test/ref.png\">"),
+        (
+            5_000,
+            "<base href=\"HTTP&colon;//a.test/\"><img src=rel.png>",
+        ),
+    ] {
+        let mut html = clean.repeat(at / clean.len() + 1);
+        html.push_str(tail);
+        html.push_str(&clean.repeat(3));
+        let whole = run(&html);
+        assert_eq!(whole.mixed.passive.count, 1, "{tail} after {at} bytes");
+        for size in [1, 5, 4096, 70_000] {
+            let mut reader = Reader::new(&page(), 10);
+            for piece in html.as_bytes().chunks(size) {
+                reader.write(piece);
+            }
+            assert_eq!(
+                reader.finish(false),
+                whole,
+                "{tail}, pieces of {size} bytes"
+            );
+        }
+    }
 }

@@ -1,51 +1,89 @@
-//! Signature checks remembered across sites.
+//! Pure functions of certificates remembered across sites: signature checks and the
+//! certificates' descriptions.
 //!
 //! Sites on shared hosting serve the same chain, and a path build checks the same
 //! signatures for each of them (ECDSA P-256 and RSA verification are most of the cost of
 //! judging a chain). A signature check is a pure function of the algorithm, the key, the
 //! signed message and the signature, so its outcome is remembered under a SHA-256 of all
-//! four: the next site sending that chain pays a hash, not a verification. Everything that
-//! depends on the site or the time (name, validity, constraints) is still judged per site.
+//! four: the next site sending that chain pays a hash, not a verification. A certificate's
+//! description for the result ([`super::cert::describe`]) is a pure function of its bytes,
+//! remembered under its SHA-256 fingerprint (which the description holds anyway). Everything
+//! that depends on the site or the time (name, validity, constraints) is still judged per
+//! site.
 //!
-//! Bounded: two generations of at most [`GENERATION`] outcomes each (about 2 MB in all);
-//! when the current one is full it becomes the previous one, and an outcome found there is
+//! Bounded ([`Generations`]): two generations of at most a fixed number of entries each;
+//! when the current one is full it becomes the previous one, and an entry found there is
 //! carried forward, so the chains in use stay while old ones fall out.
 
+use model::CertificateInfo;
 use ring::digest::{Context, SHA256};
 use rustls_pki_types::{AlgorithmIdentifier, InvalidSignature, SignatureVerificationAlgorithm};
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
 
-/// Outcomes per generation.
-const GENERATION: usize = 16_384;
+/// A SHA-256 of what a remembered value is a function of.
+pub(crate) type Key = [u8; 32];
 
-type Key = [u8; 32];
-
-#[derive(Default)]
-struct Outcomes {
-    current: HashMap<Key, bool>,
-    previous: HashMap<Key, bool>,
+/// Values under their key, in two generations of at most `size` entries.
+pub(crate) struct Generations<V> {
+    size: usize,
+    current: HashMap<Key, V>,
+    previous: HashMap<Key, V>,
 }
 
-impl Outcomes {
-    fn get(&mut self, key: &Key) -> Option<bool> {
-        if let Some(&ok) = self.current.get(key) {
-            return Some(ok);
+impl<V: Clone> Generations<V> {
+    pub(crate) fn new(size: usize) -> Self {
+        Generations {
+            size,
+            current: HashMap::new(),
+            previous: HashMap::new(),
         }
-        let ok = *self.previous.get(key)?;
-        self.insert(*key, ok);
-        Some(ok)
     }
 
-    fn insert(&mut self, key: Key, ok: bool) {
-        if self.current.len() >= GENERATION {
+    pub(crate) fn get(&mut self, key: &Key) -> Option<V> {
+        if let Some(v) = self.current.get(key) {
+            return Some(v.clone());
+        }
+        let v = self.previous.remove(key)?;
+        self.insert(*key, v.clone());
+        Some(v)
+    }
+
+    pub(crate) fn insert(&mut self, key: Key, value: V) {
+        if self.current.len() >= self.size {
             self.previous = std::mem::take(&mut self.current);
         }
-        self.current.insert(key, ok);
+        self.current.insert(key, value);
     }
 }
 
-static OUTCOMES: LazyLock<Mutex<Outcomes>> = LazyLock::new(Mutex::default);
+/// Signature outcomes (32 + 1 bytes each: about 2 MB in all).
+static OUTCOMES: LazyLock<Mutex<Generations<bool>>> =
+    LazyLock::new(|| Mutex::new(Generations::new(16_384)));
+
+/// Descriptions (a few hundred bytes each: a few MB in all).
+static DESCRIPTIONS: LazyLock<Mutex<Generations<CertificateInfo>>> =
+    LazyLock::new(|| Mutex::new(Generations::new(4_096)));
+
+/// The description of the certificate whose SHA-256 is `fingerprint`, made by `describe`
+/// the first time.
+pub(crate) fn description(
+    fingerprint: &Key,
+    describe: impl FnOnce() -> CertificateInfo,
+) -> CertificateInfo {
+    if let Some(known) = DESCRIPTIONS
+        .lock()
+        .ok()
+        .and_then(|mut d| d.get(fingerprint))
+    {
+        return known;
+    }
+    let info = describe();
+    if let Ok(mut d) = DESCRIPTIONS.lock() {
+        d.insert(*fingerprint, info.clone());
+    }
+    info
+}
 
 /// A signature algorithm whose outcomes are remembered (see the module docs).
 #[derive(Debug)]
@@ -157,7 +195,8 @@ mod tests {
 
     #[test]
     fn the_memory_keeps_two_generations() {
-        let mut o = Outcomes::default();
+        const GENERATION: usize = 64;
+        let mut o = Generations::new(GENERATION);
         for i in 0..(GENERATION as u32 + 1) {
             let mut k = [0; 32];
             k[..4].copy_from_slice(&i.to_be_bytes());

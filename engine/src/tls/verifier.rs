@@ -186,12 +186,33 @@ impl ServerCertVerifier for AcceptAnyChain {
     }
 }
 
+/// The suites rustls speaks, in the order Chrome offers them (AES-128-GCM first): a server
+/// that follows the client's preference negotiates with the scanner what it negotiates with
+/// Chrome (and the cheaper key schedule, SHA-256's).
+const CHROME_ORDER: &[rustls::SupportedCipherSuite] = {
+    use rustls::crypto::ring::cipher_suite::*;
+    &[
+        TLS13_AES_128_GCM_SHA256,
+        TLS13_AES_256_GCM_SHA384,
+        TLS13_CHACHA20_POLY1305_SHA256,
+        TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]
+};
+
 /// See [`super::scanning_client_config`].
 pub(crate) fn scanning_client_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let provider = Arc::new(rustls::crypto::CryptoProvider {
+                cipher_suites: CHROME_ORDER.to_vec(),
+                ..rustls::crypto::ring::default_provider()
+            });
             let mut config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
                 // The ring provider supports both versions: this cannot fail.
@@ -205,4 +226,28 @@ pub(crate) fn scanning_client_config() -> Arc<rustls::ClientConfig> {
             Arc::new(config)
         })
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CHROME_ORDER;
+
+    #[test]
+    fn the_scanner_offers_every_suite_rustls_speaks_in_chromes_order() {
+        let ours: Vec<_> = CHROME_ORDER.iter().map(|s| s.suite()).collect();
+        let mut sorted = ours.clone();
+        sorted.sort_by_key(|s| u16::from(*s));
+        let mut all: Vec<_> = rustls::crypto::ring::default_provider()
+            .cipher_suites
+            .iter()
+            .map(|s| s.suite())
+            .collect();
+        all.sort_by_key(|s| u16::from(*s));
+        assert_eq!(sorted, all, "the same suites as rustls's ring provider");
+        assert_eq!(
+            ours[0],
+            rustls::CipherSuite::TLS13_AES_128_GCM_SHA256,
+            "Chrome's first"
+        );
+    }
 }
