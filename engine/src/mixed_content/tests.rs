@@ -845,3 +845,19 @@ fn http_named_past_the_held_bytes_or_cut_across_pieces_is_found() {
         }
     }
 }
+
+#[test]
+fn foreign_content_and_raw_text_read_the_same_in_both_passes() {
+    // `run` compares the cheap pass (none of these pages can name http:) with the full pass.
+    for html in [
+        "<svg><link rel=icon href=/a.ico></svg>",
+        "<math><base href=/x/><meta http-equiv=refresh content=\"0; url=n\"></math>",
+        "<svg><template><link rel=icon href=/b.ico></template></svg><link rel=icon href=/c.ico>",
+        "<noscript><link rel=icon href=/d.ico></noscript>",
+        "<script><link rel=icon href=/e.ico></script><textarea><link rel=icon href=/f.ico></textarea>",
+        "<!-- <link rel=icon href=/g.ico> --><xmp><base href=/h/></xmp>",
+        "<template><template></template><link rel=icon href=/i.ico></template>",
+    ] {
+        run(html);
+    }
+}
