@@ -271,21 +271,24 @@ impl Pass {
                 Ok(())
             }),
         ));
-        if depth == Depth::Full {
-            let (style_collector, style_inert) = (Arc::clone(&collector), Arc::clone(&inert));
-            handlers.push((
-                Cow::Borrowed(&SELECTORS.style),
-                ElementContentHandlers::default().text(
-                    move |chunk: &mut lol_html::html_content::TextChunk<'_>| {
-                        if style_inert.load(Ordering::Relaxed) == 0 {
-                            lock(&style_collector)
-                                .style_text(chunk.as_str(), chunk.last_in_text_node());
-                        }
-                        Ok(())
-                    },
-                ),
-            ));
-        }
+        // `<style>` text is read only by the full pass, but both passes register the handler:
+        // lol_html tokenizes an element it hands text to on another path than one it skips,
+        // and the two paths disagree on rare malformed tags (`<style\n\0=>` starts raw text on
+        // one, not the other: the `page` fuzz target's find). So the cheap pass sees the same
+        // elements as the full pass.
+        let (style_collector, style_inert) = (Arc::clone(&collector), Arc::clone(&inert));
+        handlers.push((
+            Cow::Borrowed(&SELECTORS.style),
+            ElementContentHandlers::default().text(
+                move |chunk: &mut lol_html::html_content::TextChunk<'_>| {
+                    if styles && style_inert.load(Ordering::Relaxed) == 0 {
+                        lock(&style_collector)
+                            .style_text(chunk.as_str(), chunk.last_in_text_node());
+                    }
+                    Ok(())
+                },
+            ),
+        ));
         let settings = Settings {
             element_content_handlers: handlers,
             memory_settings: MemorySettings {

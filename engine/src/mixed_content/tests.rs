@@ -861,3 +861,24 @@ fn foreign_content_and_raw_text_read_the_same_in_both_passes() {
         run(html);
     }
 }
+
+#[test]
+fn a_malformed_style_tag_reads_the_same_in_both_passes() {
+    // Found by the `page` fuzz target: lol_html's two tokenizer paths disagree on whether
+    // `<style\n\0=>` starts raw text; both passes must take the same one.
+    for html in [
+        "<style\n\0=><meta http-equiv=refresh content=\"5;url=/n\"><link rel=icon href=/f.ico>",
+        "<style\n\u{1}=><meta http-equiv=refresh content=\"5;url=/n\"><link rel=icon href=/f.ico>",
+    ] {
+        run(html);
+    }
+    let found = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/regressions/page/style-tokenized-two-ways"
+    ))
+    .unwrap();
+    assert_eq!(
+        analyze(&found, &page(), false, 10),
+        analyze_fully(&found, &page(), false, 10)
+    );
+}
