@@ -368,7 +368,16 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| {
     let parse = |s: &str| s.parse::<Selector>().expect("built-in selector");
     Selectors {
         any: parse("*"),
-        cheap: parse("base, meta, link, template"),
+        // What the cheap pass reads, and every element after which the tokenizer reads
+        // text another way (raw text, RCDATA, foreign content): lol_html tokenizes the tags it
+        // hands to a handler on another path than the tags it skips, and the two paths
+        // disagree on malformed ones (`<script r=></t>` ends the script on one path only: the
+        // `page` fuzz target's find); the full pass hands every tag to a handler, so these
+        // must take the same path here.
+        cheap: parse(
+            "base, meta, link, template, style, script, title, textarea, xmp, iframe, \
+             noembed, noframes, noscript, plaintext, svg, math",
+        ),
         style: parse("style"),
         children: [
             parse("audio > source[src], video > source[src]"),

@@ -863,12 +863,21 @@ fn foreign_content_and_raw_text_read_the_same_in_both_passes() {
 }
 
 #[test]
-fn a_malformed_style_tag_reads_the_same_in_both_passes() {
+fn malformed_raw_text_tags_read_the_same_in_both_passes() {
     // Found by the `page` fuzz target: lol_html's two tokenizer paths disagree on whether
-    // `<style\n\0=>` starts raw text; both passes must take the same one.
+    // `<style\n\0=>` starts raw text and whether `</t>` ends `<script r=>`; both passes must
+    // take the same one.
     for html in [
         "<style\n\0=><meta http-equiv=refresh content=\"5;url=/n\"><link rel=icon href=/f.ico>",
         "<style\n\u{1}=><meta http-equiv=refresh content=\"5;url=/n\"><link rel=icon href=/f.ico>",
+        // The same kind of disagreement: `</t>` ends the script on one path only.
+        "<script r=></t><link rel=icon href=/>",
+        "<title r=></t><link rel=icon href=/>",
+        "<textarea r=></t><link rel=icon href=/>",
+        "<xmp r=></t><link rel=icon href=/>",
+        "<iframe r=></t><link rel=icon href=/>",
+        "<noscript r=></t><link rel=icon href=/>",
+        "<svg r=></t><link rel=icon href=/>",
     ] {
         run(html);
     }
