@@ -225,7 +225,8 @@ impl Pass {
             // Sources count only as children of their media element: selectors of their
             // own, registered first so that an element's references are read in document
             // order (its own, then its `style`).
-            for &(selector, handle) in CHILDREN.iter() {
+            for (selector, handle) in &SELECTORS.children {
+                let handle = *handle;
                 let (collector, inert) = (Arc::clone(&collector), Arc::clone(&inert));
                 let handler =
                     ElementContentHandlers::default().element(move |el: &mut Element<'_, '_>| {
@@ -360,7 +361,8 @@ struct Selectors {
     any: Selector,
     cheap: Selector,
     style: Selector,
-    children: [Selector; 2],
+    /// `source` in `audio`/`video`, and in `picture`, with what to read of them.
+    children: [(Selector, Handle); 2],
 }
 
 static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| {
@@ -380,8 +382,13 @@ static SELECTORS: LazyLock<Selectors> = LazyLock::new(|| {
         ),
         style: parse("style"),
         children: [
-            parse("audio > source[src], video > source[src]"),
-            parse("picture > source[srcset]"),
+            (
+                parse("audio > source[src], video > source[src]"),
+                |c, el| c.attribute(el, "src", Class::Passive, "source src"),
+            ),
+            (parse("picture > source[srcset]"), |c, el| {
+                c.srcset(el, "picture source srcset")
+            }),
         ],
     }
 });
@@ -463,18 +470,6 @@ const ELEMENTS: &[(&str, Handle)] = &[
 fn handler_for(name: &str) -> Option<Handle> {
     ELEMENTS.iter().find(|(n, _)| *n == name).map(|(_, h)| *h)
 }
-
-/// `source` in `audio`/`video`, and in `picture`.
-static CHILDREN: LazyLock<[(&'static Selector, Handle); 2]> = LazyLock::new(|| {
-    [
-        (&SELECTORS.children[0], |c, el| {
-            c.attribute(el, "src", Class::Passive, "source src");
-        }),
-        (&SELECTORS.children[1], |c, el| {
-            c.srcset(el, "picture source srcset")
-        }),
-    ]
-});
 
 /// What the pass has found so far.
 struct Collector {
@@ -730,3 +725,14 @@ pub(crate) fn add_implicit_favicon(
 
 #[cfg(test)]
 mod tests;
+
+/// A fixed-seed xorshift generator for the tests' pseudo-random pages.
+#[cfg(test)]
+fn pseudo_random(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}

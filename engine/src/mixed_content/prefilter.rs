@@ -130,13 +130,7 @@ mod tests {
     #[test]
     fn it_answers_as_the_rule_on_random_pages_cut_anywhere() {
         const ALPHABET: &[u8] = b"hHtTpP&#:\\\t\n\rx; s";
-        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = super::super::pseudo_random(0x9E37_79B9_7F4A_7C15);
         let (mut yes, mut no) = (0, 0);
         for _ in 0..20_000 {
             let len = (next() % 24) as usize;

@@ -637,13 +637,7 @@ fn garbage_does_not_panic() {
         b"</template></template><img src=http://a.test/after.png>".to_vec(),
     ];
     // Pseudo-random bytes from a fixed-seed generator, and tag soup built from them.
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut next = super::pseudo_random(0x2545_f491_4f6c_dd1d);
     for _ in 0..20 {
         let bytes: Vec<u8> = (0..4096).map(|_| next() as u8).collect();
         inputs.push(bytes);

@@ -32,10 +32,7 @@ pub(crate) fn parse(der: &[u8]) -> Option<X509Certificate<'_>> {
 /// Describe one certificate for the result. A certificate that does not parse is described
 /// by its fingerprint only, with `subject` saying so.
 pub(crate) fn describe(der: &CertificateDer<'_>) -> CertificateInfo {
-    let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    let Ok(fingerprint) = <[u8; 32]>::try_from(digest.as_ref()) else {
-        return read(der, hex(digest.as_ref()));
-    };
+    let fingerprint = super::memo::sha256(der);
     super::memo::description(&fingerprint, || read(der, hex(&fingerprint)))
 }
 

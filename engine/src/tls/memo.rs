@@ -57,6 +57,17 @@ impl<V: Clone> Generations<V> {
     }
 }
 
+/// The SHA-256 of `bytes`, as a key (a certificate's fingerprint).
+pub(crate) fn sha256(bytes: &[u8]) -> Key {
+    key_of(&ring::digest::digest(&SHA256, bytes))
+}
+
+fn key_of(digest: &ring::digest::Digest) -> Key {
+    let mut key = [0; 32];
+    key.copy_from_slice(digest.as_ref());
+    key
+}
+
 /// Signature outcomes (32 + 1 bytes each: about 2 MB in all).
 static OUTCOMES: LazyLock<Mutex<Generations<bool>>> =
     LazyLock::new(|| Mutex::new(Generations::new(16_384)));
@@ -105,9 +116,7 @@ impl Remembered {
             ctx.update(&(part.len() as u64).to_be_bytes());
             ctx.update(part);
         }
-        let mut key = [0; 32];
-        key.copy_from_slice(ctx.finish().as_ref());
-        key
+        key_of(&ctx.finish())
     }
 }
 
