@@ -32,10 +32,9 @@ pub struct Engine {
     config: Config,
     /// Resolver, address policy, fetcher and web client: how hosts are contacted.
     net: Net,
-    /// The profile `https_ok` is judged by (`--trust`).
-    store: TrustStore,
-    /// The other browser's profile, for its verdict beside.
-    other_store: TrustStore,
+    /// Chains judged by the profile `https_ok` is judged by (`--trust`), with the other
+    /// browser's verdict beside.
+    judge: tls::Judge,
     /// Which scanner, with which settings: stamped on every result.
     provenance: model::Scanner,
     /// Leases on addresses (`--per-ip-concurrency`).
@@ -99,8 +98,7 @@ impl Engine {
         Ok(Engine {
             config,
             net,
-            store,
-            other_store,
+            judge: tls::Judge::new(store, other_store),
             provenance,
             limiter,
         })
@@ -130,7 +128,9 @@ impl Engine {
                 let lease = self.lease(&allowed).await;
                 waited = wait_from.elapsed();
                 let left = limit.saturating_sub(started.elapsed().saturating_sub(waited));
-                let examined = self.run(site, now, &allowed, lease.is_some(), &mut state);
+                // On the heap: the examination's state is most of a site's, and only the
+                // sites past their lookup and lease need it.
+                let examined = Box::pin(self.run(site, now, &allowed, lease.is_some(), &mut state));
                 if tokio::time::timeout(left, examined).await.is_err() {
                     state.obs.timed_out = Some(limit);
                 }
@@ -139,9 +139,9 @@ impl Engine {
         }
         let (v, other) = verdict::judge_both(&mut state.obs);
         let mut result = SiteResult::for_site(site);
-        let mine = verdict::browser_verdict(&v, self.store.version());
-        let theirs = verdict::browser_verdict(&other, self.other_store.version());
-        result.browsers = Some(match self.store.browser() {
+        let mine = verdict::browser_verdict(&v, self.judge.primary().version());
+        let theirs = verdict::browser_verdict(&other, self.judge.other().version());
+        result.browsers = Some(match self.judge.primary().browser() {
             Browser::Chrome => Browsers {
                 chrome: mine,
                 mozilla: theirs,
@@ -154,7 +154,7 @@ impl Engine {
         result.https_ok = v.https_ok;
         result.forced_https = v.forced_https;
         result.findings = v.findings;
-        result.trust_store = self.store.name().to_owned();
+        result.trust_store = self.judge.primary().name().to_owned();
         result.scanner = Some(self.provenance.clone());
         result.scanned_at = time::OffsetDateTime::from(now)
             .format(&time::format_description::well_known::Rfc3339)
@@ -342,8 +342,7 @@ impl Engine {
         Examiner {
             net: &self.net,
             config: &self.config,
-            store: &self.store,
-            other_store: &self.other_store,
+            judge: &self.judge,
         }
     }
 
@@ -354,7 +353,7 @@ impl Engine {
 
     /// The trust profiles: the one `https_ok` is judged by, and the other browser's.
     pub fn trust_stores(&self) -> (&TrustStore, &TrustStore) {
-        (&self.store, &self.other_store)
+        (self.judge.primary(), self.judge.other())
     }
 
     /// Scan a stream of sites with at most `concurrency` in flight at once, each on its own

@@ -10,7 +10,7 @@ use crate::fetch::{self, Fetched};
 use crate::legacy::{self, Offer, ProbeOutcome, Version};
 use crate::mixed_content::{Analysis, analyze_page, asks_for_implicit_favicon};
 use crate::redirect::{self, meta_target};
-use crate::tls::{self, TrustStore};
+use crate::tls;
 use crate::verdict::{Endpoint, Reach, Response};
 use crate::web::Net;
 use model::HttpsDetails;
@@ -23,8 +23,7 @@ pub(crate) struct Examiner<'a> {
     pub(crate) net: &'a Net,
     pub(crate) config: &'a Config,
     /// The profile `https_ok` is judged by, and the other browser's.
-    pub(crate) store: &'a TrustStore,
-    pub(crate) other_store: &'a TrustStore,
+    pub(crate) judge: &'a tls::Judge,
 }
 
 /// What examining an https endpoint saw.
@@ -333,15 +332,7 @@ impl Examiner<'_> {
         host: &str,
         now: UnixTime,
     ) -> (tls::ChainVerdict, tls::ChainVerdict) {
-        tls::judge_both(
-            served,
-            host,
-            now,
-            self.store,
-            self.other_store,
-            &self.net.web,
-        )
-        .await
+        self.judge.judge(served, host, now, &self.net.web).await
     }
 }
 

@@ -32,7 +32,7 @@ pub use profile::{ChromeVersion, ProfileOptions, RootConstraint, TrustStore};
 use model::{CertificateInfo, Finding};
 use rustls_pki_types::{CertificateDer, UnixTime};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// A rustls client configuration for scanning: TLS 1.2 and 1.3, ALPN `http/1.1`, and a
 /// verifier that lets the handshake complete whatever the chain (handshake signatures are
@@ -84,7 +84,7 @@ pub async fn judge(
     store: &TrustStore,
     aia: &impl AiaFetch,
 ) -> ChainVerdict {
-    let (verdict, _) = chain::judge(served, host, now, store, None, aia).await;
+    let (verdict, ..) = chain::judge(served, host, now, store, None, aia).await;
     verdict
 }
 
@@ -98,8 +98,79 @@ pub async fn judge_both(
     other: &TrustStore,
     aia: &impl AiaFetch,
 ) -> (ChainVerdict, ChainVerdict) {
-    let (verdict, other_verdict) = chain::judge(served, host, now, primary, Some(other), aia).await;
+    let (verdict, other_verdict, _) =
+        chain::judge(served, host, now, primary, Some(other), aia).await;
     (verdict, other_verdict.unwrap_or_default())
+}
+
+/// Judges served chains as [`judge_both`] does against a browser's profile and the other
+/// browser's, remembering what of each judgement holds for other hosts and times: sites on
+/// shared hosting send the same chain, and after the first only the name and the dates are
+/// judged again. Answers exactly as [`judge_both`].
+pub struct Judge {
+    primary: TrustStore,
+    other: TrustStore,
+    /// Judgements under the SHA-256 of the served certificates' fingerprints.
+    settled: Mutex<memo::Generations<Arc<chain::Settled>>>,
+}
+
+impl Judge {
+    /// Chains judged by `primary`, with `other`'s verdict beside.
+    pub fn new(primary: TrustStore, other: TrustStore) -> Judge {
+        Judge {
+            primary,
+            other,
+            settled: Mutex::new(memo::Generations::new(4_096)),
+        }
+    }
+
+    /// The profile `https_ok` is judged by.
+    pub fn primary(&self) -> &TrustStore {
+        &self.primary
+    }
+
+    /// The other browser's profile.
+    pub fn other(&self) -> &TrustStore {
+        &self.other
+    }
+
+    /// How many chains' judgements are remembered.
+    pub fn remembered(&self) -> usize {
+        self.settled.lock().map_or(0, |m| m.len())
+    }
+
+    /// [`judge_both`] for `served`, from what was remembered of the same chain where it holds.
+    pub async fn judge(
+        &self,
+        served: &[CertificateDer<'static>],
+        host: &str,
+        now: UnixTime,
+        aia: &impl AiaFetch,
+    ) -> (ChainVerdict, ChainVerdict) {
+        let fingerprints: Vec<memo::Key> = served.iter().map(|c| memo::sha256(c)).collect();
+        let key = memo::sha256(fingerprints.as_flattened());
+        let known = self.settled.lock().ok().and_then(|mut m| m.get(&key));
+        if let (Some(settled), Some(leaf)) = (known, served.first())
+            && settled.holds_at(now)
+        {
+            let described = ChainVerdict {
+                served: served
+                    .iter()
+                    .zip(&fingerprints)
+                    .map(|(c, f)| cert::describe_known(c, f))
+                    .collect(),
+                ..ChainVerdict::default()
+            };
+            let (verdict, other) = settled.verdicts(described, leaf, host, now);
+            return (verdict, other.unwrap_or_default());
+        }
+        let (verdict, other, settled) =
+            chain::judge(served, host, now, &self.primary, Some(&self.other), aia).await;
+        if let (Some(settled), Ok(mut m)) = (settled, self.settled.lock()) {
+            m.insert(key, Arc::new(settled));
+        }
+        (verdict, other.unwrap_or_default())
+    }
 }
 
 /// Describe one certificate for the result.

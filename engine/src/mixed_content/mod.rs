@@ -3,7 +3,7 @@
 //!
 //! One streaming pass of `lol_html` over the body ([`Reader`], fed by the fetcher as the body
 //! arrives, so no page is held whole), with a handler per kind of element that loads
-//! something. A page that cannot name `http:` at all (the [`prefilter`], on its bytes as they
+//! something. A page that cannot name `http:` at all (the `prefilter` module, on its bytes as they
 //! arrive) has no mixed content, and is read only for its `<base>`, `<meta>`, `<link>` and
 //! `<template>` elements: the parser skips every other tag unread, at a fraction of the cost
 //! (the answer is the same: `analyze_fully` is the check, in the tests and the `page` fuzz
@@ -93,7 +93,7 @@ pub fn analyze(html: &[u8], page_url: &Url, truncated: bool, max_samples: usize)
     reader.finish(truncated)
 }
 
-/// [`analyze`] with every element read, whatever the [`prefilter`] says: what the scan's
+/// [`analyze`] with every element read, whatever the `prefilter` says: what the scan's
 /// answer must equal (the `page` fuzz target and the tests compare the two).
 pub fn analyze_fully(html: &[u8], page_url: &Url, truncated: bool, max_samples: usize) -> Analysis {
     let mut pass = Pass::new(page_url, max_samples, Depth::Full);
@@ -104,7 +104,7 @@ pub fn analyze_fully(html: &[u8], page_url: &Url, truncated: bool, max_samples: 
 /// The HTML parser of a [`Reader`]: its output (the page unchanged) is discarded.
 type Parser = HtmlRewriter<'static, fn(&[u8])>;
 
-/// Bytes of an https page held while the [`prefilter`] has not yet seen anything that could
+/// Bytes of an https page held while the `prefilter` has not yet seen anything that could
 /// refer to `http:`. A page that ends within them is read only for what is not mixed content
 /// (the cheap pass); past them, or at the first sign of `http:`, they are read by the full
 /// pass and the rest streams through it.

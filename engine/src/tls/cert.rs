@@ -32,8 +32,12 @@ pub(crate) fn parse(der: &[u8]) -> Option<X509Certificate<'_>> {
 /// Describe one certificate for the result. A certificate that does not parse is described
 /// by its fingerprint only, with `subject` saying so.
 pub(crate) fn describe(der: &CertificateDer<'_>) -> CertificateInfo {
-    let fingerprint = super::memo::sha256(der);
-    super::memo::description(&fingerprint, || read(der, hex(&fingerprint)))
+    describe_known(der, &super::memo::sha256(der))
+}
+
+/// [`describe`], for a certificate whose SHA-256 is known.
+pub(crate) fn describe_known(der: &[u8], fingerprint: &super::memo::Key) -> CertificateInfo {
+    super::memo::description(fingerprint, || read(der, hex(fingerprint)))
 }
 
 /// [`describe`], without the memo.

@@ -19,7 +19,11 @@
 //! - an anchor's constraints (Chrome's SCT-date rules, `--root-constraint`) are checked on
 //!   each path webpki finds, so a refused path lets it try another (a cross-sign to a root
 //!   without constraints, as Chrome's path builder does); when every path is refused that
-//!   way, the verdict is `cert_distrusted`, naming the anchor and the rule.
+//!   way, the verdict is `cert_distrusted`, naming the anchor and the rule;
+//! - what of a judgement holds for any host at other times ([`Settled`]: the path, trust,
+//!   algorithms, the dates) is remembered per served chain by [`super::Judge`], so the sites
+//!   of a shared host pay for the name check and the dates only; it is reused only while no
+//!   served certificate starts or ends between the two times, and never after an AIA fetch.
 
 use super::cert::{self};
 use super::profile::{Distrust, LeafFacts, Origin};
@@ -159,7 +163,10 @@ struct Completion {
 }
 
 /// Judge `served` against `store`, and against `other` too when given, on one completed
-/// chain (the AIA fetches are made once, while `store` finds no issuer).
+/// chain (the AIA fetches are made once, while `store` finds no issuer). The third value is
+/// what of the judgement holds for another host at another time ([`Settled`]), when it may
+/// be remembered: every served certificate readable, and no AIA fetch made (what a fetch
+/// brings may change).
 pub(crate) async fn judge(
     served: &[CertificateDer<'static>],
     host: &str,
@@ -167,7 +174,7 @@ pub(crate) async fn judge(
     store: &TrustStore,
     other: Option<&TrustStore>,
     aia: &impl AiaFetch,
-) -> (ChainVerdict, Option<ChainVerdict>) {
+) -> (ChainVerdict, Option<ChainVerdict>, Option<Settled>) {
     let described = ChainVerdict {
         served: served.iter().map(cert::describe).collect(),
         ..ChainVerdict::default()
@@ -175,7 +182,7 @@ pub(crate) async fn judge(
     let unread = |observed: Observed| {
         let verdict = conclude(described.clone(), &observed);
         let copy = other.map(|_| verdict.clone());
-        (verdict, copy)
+        (verdict, copy, None)
     };
     let Some(leaf_der) = served.first() else {
         return unread(Observed::NoCertificate);
@@ -197,27 +204,130 @@ pub(crate) async fn judge(
         _ => false,
     };
     let judged = |store: &TrustStore, path: Result<Path, PathError>| {
-        let mut verdict = described.clone();
-        verdict.fetched = completion
-            .fetched
-            .iter()
-            .map(|(_, c)| cert::describe(c))
-            .collect();
-        let observed = observe(leaf_der, &leaf, host, now, store, &completion, path);
-        if let Observed::Read(steps) = &observed
-            && let Trust::Path { anchor, .. } = &steps.trust
-        {
-            verdict.trusted_root = Some(anchor.clone());
-        }
-        conclude(verdict, &observed)
+        let settled = settle(leaf_der, &leaf, store, &completion, path);
+        let verdict = settled.verdict(described.clone(), leaf_der, host, now);
+        (verdict, settled)
     };
-    let other_verdict = other.filter(|_| !same_for_other).map(|o| {
+    let other_judged = other.filter(|_| !same_for_other).map(|o| {
         let other_path = build_path(leaf_der, &completion.pool, now, o, &facts);
         judged(o, other_path)
     });
-    let verdict = judged(store, path);
-    let other_verdict = other_verdict.or_else(|| same_for_other.then(|| verdict.clone()));
-    (verdict, other_verdict)
+    let (mut verdict, settled) = judged(store, path);
+    verdict.fetched = completion
+        .fetched
+        .iter()
+        .map(|(_, c)| cert::describe(c))
+        .collect();
+    let (other_verdict, other_settled) = match other_judged {
+        Some((mut v, s)) => {
+            v.fetched.clone_from(&verdict.fetched);
+            (Some(v), Some(s))
+        }
+        None => (same_for_other.then(|| verdict.clone()), None),
+    };
+    let bounds: Option<Vec<i64>> = served
+        .iter()
+        .map(|c| cert::parse(c).map(|c| cert::validity_secs(&c)))
+        .map(|v| v.map(|(nb, na)| [nb, na]))
+        .collect::<Option<Vec<_>>>()
+        .map(|v| v.concat());
+    let remembered = match bounds {
+        Some(bounds) if completion.fetched.is_empty() && completion.aia_trouble.is_none() => {
+            Some(Settled {
+                at: secs(now),
+                bounds,
+                primary: settled,
+                other: other.map(|_| other_settled),
+            })
+        }
+        _ => None,
+    };
+    (verdict, other_verdict, remembered)
+}
+
+/// What a chain's judgement against a store and the other is, apart from the host and the
+/// time: the path (or why there is none), the trust, the algorithms, and the dates of the
+/// certificates below the root. Path building depends on the time only through the served
+/// certificates' validity dates (`bounds`): it is the same at any time from which no such
+/// date lies between it and `at`. The name is checked, and the dates read, per site.
+#[derive(Debug, Clone)]
+pub(crate) struct Settled {
+    at: i64,
+    bounds: Vec<i64>,
+    primary: Judged,
+    /// `None` when no other store was asked; `Some(None)` when it concluded as the primary.
+    other: Option<Option<Judged>>,
+}
+
+/// One store's part of [`Settled`].
+#[derive(Debug, Clone)]
+struct Judged {
+    store: String,
+    trust: Trust,
+    algorithms: Algorithms,
+    dated: Dated,
+}
+
+/// The validity dates of the certificates below the root (leaf first): what each is called
+/// in a finding, its start and end (Unix seconds).
+#[derive(Debug, Clone)]
+struct Dated {
+    below_root: Vec<(String, i64, i64)>,
+    leaf_not_after: i64,
+}
+
+impl Settled {
+    /// Whether the judgement holds at `now`: no served certificate starts or ends between
+    /// the time it was made and `now` (a second either side, for the comparisons' edges).
+    pub(crate) fn holds_at(&self, now: UnixTime) -> bool {
+        let now = secs(now);
+        let (from, to) = (self.at.min(now) - 1, self.at.max(now) + 1);
+        !self.bounds.iter().any(|b| (from..=to).contains(b))
+    }
+
+    /// The verdicts for `host` at `now` (see [`Settled::holds_at`]), with the served chain
+    /// described in `described`.
+    pub(crate) fn verdicts(
+        &self,
+        described: ChainVerdict,
+        leaf_der: &CertificateDer<'_>,
+        host: &str,
+        now: UnixTime,
+    ) -> (ChainVerdict, Option<ChainVerdict>) {
+        let verdict = self.primary.verdict(described.clone(), leaf_der, host, now);
+        let other = self.other.as_ref().map(|other| match other {
+            Some(judged) => judged.verdict(described, leaf_der, host, now),
+            None => verdict.clone(),
+        });
+        (verdict, other)
+    }
+}
+
+impl Judged {
+    /// The steps for `host` at `now`, and the verdict they make.
+    fn verdict(
+        &self,
+        mut verdict: ChainVerdict,
+        leaf_der: &CertificateDer<'_>,
+        host: &str,
+        now: UnixTime,
+    ) -> ChainVerdict {
+        if let Trust::Path { anchor, .. } = &self.trust {
+            verdict.trusted_root = Some(anchor.clone());
+        }
+        let observed = Observed::Read(Box::new(Steps {
+            store: self.store.clone(),
+            name_mismatch: name_mismatch(leaf_der, host),
+            validity: validity(&self.dated, secs(now)),
+            algorithms: self.algorithms.clone(),
+            trust: self.trust.clone(),
+        }));
+        conclude(verdict, &observed)
+    }
+}
+
+fn secs(t: UnixTime) -> i64 {
+    i64::try_from(t.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// The verdict's findings and padlock, made from the observations.
@@ -291,26 +401,23 @@ async fn complete(
     (completion, path)
 }
 
-/// The steps after path building, for one store: name, validity, trust, algorithms.
-fn observe(
+/// The steps after path building, for one store, that do not depend on the host or the
+/// time: trust, algorithms, and the dates validity is judged from.
+fn settle(
     leaf_der: &CertificateDer<'static>,
     leaf: &X509Certificate<'_>,
-    host: &str,
-    now: UnixTime,
     store: &TrustStore,
     completion: &Completion,
     path: Result<Path, PathError>,
-) -> Observed {
-    let now_secs = i64::try_from(now.as_secs()).unwrap_or(i64::MAX);
+) -> Judged {
     let chain = below_root(leaf_der, &completion.pool, &path);
     let parsed: Vec<X509Certificate<'_>> = chain.iter().filter_map(|c| cert::parse(c)).collect();
-    Observed::Read(Box::new(Steps {
+    Judged {
         store: store.name().to_owned(),
-        name_mismatch: name_mismatch(leaf_der, leaf, host),
-        validity: validity(&parsed, leaf, now_secs),
+        dated: dated(&parsed, leaf),
         algorithms: algorithms(&parsed, store, &path),
         trust: trust(leaf_der, leaf, store, completion, path),
-    }))
+    }
 }
 
 /// The certificates below the root: the built path, or else the chain by names.
@@ -338,37 +445,51 @@ fn below_root(
     }
 }
 
-/// Validity of every certificate below the root (`parsed`, leaf first) at `now_secs`.
-fn validity(parsed: &[X509Certificate<'_>], leaf: &X509Certificate<'_>, now_secs: i64) -> Validity {
+/// The dates of every certificate below the root (`parsed`, leaf first).
+fn dated(parsed: &[X509Certificate<'_>], leaf: &X509Certificate<'_>) -> Dated {
+    let below_root = parsed
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (not_before, not_after) = cert::validity_secs(c);
+            let what = if i == 0 {
+                "the certificate".to_owned()
+            } else {
+                format!("the intermediate certificate '{}'", cert::short_name(c))
+            };
+            (what, not_before, not_after)
+        })
+        .collect();
+    Dated {
+        below_root,
+        leaf_not_after: cert::validity_secs(leaf).1,
+    }
+}
+
+/// Validity of every certificate below the root at `now_secs`.
+fn validity(dated: &Dated, now_secs: i64) -> Validity {
     let mut expired = Vec::new();
     let mut not_yet = Vec::new();
-    for (i, c) in parsed.iter().enumerate() {
-        let (not_before, not_after) = cert::validity_secs(c);
-        let what = if i == 0 {
-            "the certificate".to_owned()
-        } else {
-            format!("the intermediate certificate '{}'", cert::short_name(c))
-        };
-        if now_secs > not_after {
+    for (what, not_before, not_after) in &dated.below_root {
+        if now_secs > *not_after {
             expired.push(Lapse {
-                what,
-                date: not_after,
+                what: what.clone(),
+                date: *not_after,
                 distance: now_secs - not_after,
             });
-        } else if now_secs < not_before {
+        } else if now_secs < *not_before {
             not_yet.push(Lapse {
-                what,
-                date: not_before,
+                what: what.clone(),
+                date: *not_before,
                 distance: not_before - now_secs,
             });
         }
     }
-    let (_, leaf_not_after) = cert::validity_secs(leaf);
     Validity {
         expired,
         not_yet,
-        leaf_not_after,
-        leaf_left: leaf_not_after - now_secs,
+        leaf_not_after: dated.leaf_not_after,
+        leaf_left: dated.leaf_not_after - now_secs,
     }
 }
 
@@ -633,11 +754,7 @@ fn name_chain(
 }
 
 /// Why the leaf is not valid for `host`, in a webmaster's words; `None` when it is.
-fn name_mismatch(
-    leaf_der: &CertificateDer<'_>,
-    leaf: &X509Certificate<'_>,
-    host: &str,
-) -> Option<String> {
+fn name_mismatch(leaf_der: &CertificateDer<'_>, host: &str) -> Option<String> {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let Ok(server_name) = ServerName::try_from(host.as_str()) else {
         return Some(format!(
@@ -649,6 +766,8 @@ fn name_mismatch(
     if ee.verify_is_valid_for_subject_name(&server_name).is_ok() {
         return None;
     }
+    let leaf = cert::parse(leaf_der)?;
+    let leaf = &leaf;
     let names = cert::dns_names(leaf);
     if names.is_empty() {
         let cns = cert::common_names(leaf);

@@ -49,6 +49,11 @@ impl<V: Clone> Generations<V> {
         Some(v)
     }
 
+    /// Entries held, in both generations.
+    pub(crate) fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+
     pub(crate) fn insert(&mut self, key: Key, value: V) {
         if self.current.len() >= self.size {
             self.previous = std::mem::take(&mut self.current);

@@ -264,6 +264,7 @@ pub struct AnchorInfo {
 }
 
 /// The roots a chain must lead to, and what each one's trust is limited to.
+#[derive(Clone)]
 pub struct TrustStore {
     browser: Browser,
     name: String,

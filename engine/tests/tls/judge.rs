@@ -1,11 +1,12 @@
 //! `tls::judge` on chains made in the test: each case says which findings a browser's view
 //! of the chain implies.
 
-use engine::tls::{AiaFetch, ChainVerdict, TrustStore, judge};
+use engine::tls::{AiaFetch, ChainVerdict, Judge, TrustStore, judge, judge_both};
 use farm::certs::{self, Ca, DAY, Leaf, NOW_SECS, now, openssl};
 use model::Code;
 use rustls_pki_types::{CertificateDer, UnixTime};
 use std::collections::HashMap;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// AIA bodies by URL; counts the fetches.
@@ -34,8 +35,95 @@ fn store(root: &Ca) -> TrustStore {
     TrustStore::new(std::slice::from_ref(&root.der)).unwrap()
 }
 
+/// Mozilla's profile, the other store the remembering judge asks.
+static MOZILLA: LazyLock<TrustStore> = LazyLock::new(|| TrustStore::new(&[]).unwrap());
+
+/// `judge` at `now()`; and the remembering [`Judge`] asked twice (its first judgement, then
+/// from memory where it remembered one) must answer the same, for both stores.
 async fn run(served: &[CertificateDer<'static>], host: &str, store: &TrustStore) -> ChainVerdict {
-    judge(served, host, now(), store, &MapAia::default()).await
+    let v = judge(served, host, now(), store, &MapAia::default()).await;
+    let (_, other) = judge_both(served, host, now(), store, &MOZILLA, &MapAia::default()).await;
+    let remembering = Judge::new(store.clone(), MOZILLA.clone());
+    for round in 0..2 {
+        let (r, o) = remembering
+            .judge(served, host, now(), &MapAia::default())
+            .await;
+        assert_eq!(format!("{r:?}"), format!("{v:?}"), "round {round}");
+        assert_eq!(format!("{o:?}"), format!("{other:?}"), "round {round}");
+    }
+    v
+}
+
+#[tokio::test]
+async fn a_remembered_judgement_answers_per_host_and_time_and_is_redone_across_a_date() {
+    let p = pki();
+    let end = NOW_SECS + 10 * DAY;
+    let leaf = p
+        .inter
+        .leaf(Leaf::for_host("shared.test").valid(NOW_SECS - 30 * DAY, end));
+    let served = [leaf, p.inter.der.clone()];
+    let remembering = Judge::new(p.store.clone(), MOZILLA.clone());
+    let at = |secs: i64| UnixTime::since_unix_epoch(std::time::Duration::from_secs(secs as u64));
+    let cases = [
+        // The first judgement: expiring in 10 days.
+        ("shared.test", NOW_SECS, 0, vec![Code::CertExpiringSoon]),
+        // From memory: another host (not on the certificate), five days later.
+        (
+            "other.test",
+            NOW_SECS + 5 * DAY,
+            1,
+            vec![Code::CertHostnameMismatch, Code::CertExpiringSoon],
+        ),
+        // Past the leaf's end: a date lies between, judged again (and remembered anew).
+        ("shared.test", end + DAY, 1, vec![Code::CertExpired]),
+        // Back before the end: the new memory does not hold either.
+        ("shared.test", end - DAY, 1, vec![Code::CertExpiringSoon]),
+    ];
+    for (host, secs, remembered_before, expected) in cases {
+        assert_eq!(
+            remembering.remembered(),
+            remembered_before,
+            "{host} at {secs}"
+        );
+        let (r, o) = remembering
+            .judge(&served, host, at(secs), &MapAia::default())
+            .await;
+        let v = judge(&served, host, at(secs), &p.store, &MapAia::default()).await;
+        assert_eq!(codes(&r), expected, "{host} at {secs}: {:?}", r.findings);
+        assert_eq!(format!("{r:?}"), format!("{v:?}"), "{host} at {secs}");
+        let (_, other) = judge_both(
+            &served,
+            host,
+            at(secs),
+            &p.store,
+            &MOZILLA,
+            &MapAia::default(),
+        )
+        .await;
+        assert_eq!(format!("{o:?}"), format!("{other:?}"), "{host} at {secs}");
+    }
+    assert_eq!(remembering.remembered(), 1);
+}
+
+#[tokio::test]
+async fn a_judgement_that_fetched_through_aia_is_not_remembered() {
+    let p = pki();
+    let url = "http://aia.test/inter.der";
+    let leaf = p.inter.leaf(Leaf::for_host("aia.test").aia(url));
+    let aia = MapAia::default().with(url, &p.inter.der);
+    let remembering = Judge::new(p.store.clone(), MOZILLA.clone());
+    for round in 0..2 {
+        let (r, _) = remembering
+            .judge(std::slice::from_ref(&leaf), "aia.test", now(), &aia)
+            .await;
+        assert!(r.trusted, "round {round}: {:?}", r.findings);
+        assert_eq!(
+            aia.fetches.load(Ordering::SeqCst),
+            round + 1,
+            "fetched each time"
+        );
+    }
+    assert_eq!(remembering.remembered(), 0);
 }
 
 fn codes(v: &ChainVerdict) -> Vec<Code> {
