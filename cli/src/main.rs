@@ -89,6 +89,9 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Err(e) = engine::prefer_small_pages() {
+        tracing::debug!(error = %e, "transparent huge pages stay on");
+    }
     let outcome = match cli.command {
         Command::Scan(args) => scan::run(args).await,
         #[cfg(feature = "demo")]

@@ -71,6 +71,15 @@ pub use config::{Config, DEFAULT_PER_IP_CONCURRENCY, Limits, default_user_agent}
 pub use engine::Engine;
 pub use task::site_task;
 
+/// Process set-up for a scanner binary (`scanctl scan`, `scan-worker`): no transparent huge
+/// pages. The allocator advises its arenas for huge pages; with thousands of sites in flight
+/// the kernel then spends ~4% of the scanner's CPU zeroing 2 MiB pages freshly faulted in,
+/// and small pages leave ~20 MB less resident at 2,000 sites in flight (BENCHMARKS.md,
+/// "Issue 12, part 5"). A kernel that refuses changes nothing but the speed.
+pub fn prefer_small_pages() -> std::io::Result<()> {
+    rustix::thread::disable_transparent_huge_pages(true).map_err(std::io::Error::from)
+}
+
 /// Why an [`Engine`] could not be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

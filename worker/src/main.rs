@@ -84,6 +84,9 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    if let Err(e) = engine::prefer_small_pages() {
+        tracing::debug!(error = %e, "transparent huge pages stay on");
+    }
     let args = Args::parse();
     let engine_config = args.scan.to_config().context("scan flags")?;
     let name = args.name.clone().unwrap_or_else(|| {
