@@ -281,7 +281,10 @@ impl Settled {
     /// the time it was made and `now` (a second either side, for the comparisons' edges).
     pub(crate) fn holds_at(&self, now: UnixTime) -> bool {
         let now = secs(now);
-        let (from, to) = (self.at.min(now) - 1, self.at.max(now) + 1);
+        let (from, to) = (
+            self.at.min(now).saturating_sub(1),
+            self.at.max(now).saturating_add(1),
+        );
         !self.bounds.iter().any(|b| (from..=to).contains(b))
     }
 
