@@ -84,7 +84,8 @@ pub async fn judge(
     store: &TrustStore,
     aia: &impl AiaFetch,
 ) -> ChainVerdict {
-    let (verdict, ..) = chain::judge(served, host, now, store, None, aia).await;
+    let (described, _) = described(served);
+    let (verdict, ..) = chain::judge(described, served, host, now, store, None, aia).await;
     verdict
 }
 
@@ -98,8 +99,9 @@ pub async fn judge_both(
     other: &TrustStore,
     aia: &impl AiaFetch,
 ) -> (ChainVerdict, ChainVerdict) {
+    let (described, _) = described(served);
     let (verdict, other_verdict, _) =
-        chain::judge(served, host, now, primary, Some(other), aia).await;
+        chain::judge(described, served, host, now, primary, Some(other), aia).await;
     (verdict, other_verdict.unwrap_or_default())
 }
 
@@ -147,30 +149,45 @@ impl Judge {
         now: UnixTime,
         aia: &impl AiaFetch,
     ) -> (ChainVerdict, ChainVerdict) {
-        let fingerprints: Vec<memo::Key> = served.iter().map(|c| memo::sha256(c)).collect();
+        let (described, fingerprints) = described(served);
         let key = memo::sha256(fingerprints.as_flattened());
         let known = self.settled.lock().ok().and_then(|mut m| m.get(&key));
         if let (Some(settled), Some(leaf)) = (known, served.first())
             && settled.holds_at(now)
         {
-            let described = ChainVerdict {
-                served: served
-                    .iter()
-                    .zip(&fingerprints)
-                    .map(|(c, f)| cert::describe_known(c, f))
-                    .collect(),
-                ..ChainVerdict::default()
-            };
             let (verdict, other) = settled.verdicts(described, leaf, host, now);
             return (verdict, other.unwrap_or_default());
         }
-        let (verdict, other, settled) =
-            chain::judge(served, host, now, &self.primary, Some(&self.other), aia).await;
+        let (verdict, other, settled) = chain::judge(
+            described,
+            served,
+            host,
+            now,
+            &self.primary,
+            Some(&self.other),
+            aia,
+        )
+        .await;
         if let (Some(settled), Ok(mut m)) = (settled, self.settled.lock()) {
             m.insert(key, Arc::new(settled));
         }
         (verdict, other.unwrap_or_default())
     }
+}
+
+/// The served chain described for the result (the verdict's start), and its certificates'
+/// SHA-256 fingerprints, each computed once.
+fn described(served: &[CertificateDer<'_>]) -> (ChainVerdict, Vec<memo::Key>) {
+    let fingerprints: Vec<memo::Key> = served.iter().map(|c| memo::sha256(c)).collect();
+    let described = ChainVerdict {
+        served: served
+            .iter()
+            .zip(&fingerprints)
+            .map(|(c, f)| cert::describe_known(c, f))
+            .collect(),
+        ..ChainVerdict::default()
+    };
+    (described, fingerprints)
 }
 
 /// Describe one certificate for the result.

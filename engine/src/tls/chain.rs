@@ -166,8 +166,9 @@ struct Completion {
 /// chain (the AIA fetches are made once, while `store` finds no issuer). The third value is
 /// what of the judgement holds for another host at another time ([`Settled`]), when it may
 /// be remembered: every served certificate readable, and no AIA fetch made (what a fetch
-/// brings may change).
+/// brings may change). `described` is the served chain described for the result.
 pub(crate) async fn judge(
+    described: ChainVerdict,
     served: &[CertificateDer<'static>],
     host: &str,
     now: UnixTime,
@@ -175,10 +176,6 @@ pub(crate) async fn judge(
     other: Option<&TrustStore>,
     aia: &impl AiaFetch,
 ) -> (ChainVerdict, Option<ChainVerdict>, Option<Settled>) {
-    let described = ChainVerdict {
-        served: served.iter().map(cert::describe).collect(),
-        ..ChainVerdict::default()
-    };
     let unread = |observed: Observed| {
         let verdict = conclude(described.clone(), &observed);
         let copy = other.map(|_| verdict.clone());
@@ -237,7 +234,11 @@ pub(crate) async fn judge(
                 at: secs(now),
                 bounds,
                 primary: settled,
-                other: other.map(|_| other_settled),
+                other: match (other, other_settled) {
+                    (None, _) => OtherJudged::NotAsked,
+                    (Some(_), None) => OtherJudged::AsPrimary,
+                    (Some(_), Some(judged)) => OtherJudged::Own(judged),
+                },
             })
         }
         _ => None,
@@ -255,8 +256,17 @@ pub(crate) struct Settled {
     at: i64,
     bounds: Vec<i64>,
     primary: Judged,
-    /// `None` when no other store was asked; `Some(None)` when it concluded as the primary.
-    other: Option<Option<Judged>>,
+    other: OtherJudged,
+}
+
+/// The other store's part of [`Settled`].
+#[derive(Debug, Clone)]
+enum OtherJudged {
+    /// No other store was asked.
+    NotAsked,
+    /// It holds the primary's anchor without constraints: it concludes as the primary.
+    AsPrimary,
+    Own(Judged),
 }
 
 /// One store's part of [`Settled`].
@@ -298,10 +308,11 @@ impl Settled {
         now: UnixTime,
     ) -> (ChainVerdict, Option<ChainVerdict>) {
         let verdict = self.primary.verdict(described.clone(), leaf_der, host, now);
-        let other = self.other.as_ref().map(|other| match other {
-            Some(judged) => judged.verdict(described, leaf_der, host, now),
-            None => verdict.clone(),
-        });
+        let other = match &self.other {
+            OtherJudged::NotAsked => None,
+            OtherJudged::AsPrimary => Some(verdict.clone()),
+            OtherJudged::Own(judged) => Some(judged.verdict(described, leaf_der, host, now)),
+        };
         (verdict, other)
     }
 }
